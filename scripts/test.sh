@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every swarmcast test: gofmt, go vet and go mod tidy checks; all Go tests with the race
+# detector (unit, golden, interop with real npm clients, real ffmpeg, headless Chromium);
+# then each fuzz target briefly. End-to-end tests may not skip here: a missing tool is a
+# failure (run scripts/install-deps.sh first). Output of the verbose run: test-output/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export SWARMCAST_REQUIRE_E2E="${SWARMCAST_REQUIRE_E2E-1}"
+FUZZTIME="${FUZZTIME:-10s}"
+out=test-output
+mkdir -p "$out"
+fail=0
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; fail=1; fi
+
+echo "== go vet"
+go vet ./... || fail=1
+
+echo "== go mod tidy"
+go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy)"; fail=1; }
+
+echo "== go test -race"
+go test -race -count=1 -timeout 60m -v ./... > "$out/go-test.log" 2>&1
+rc=$?
+grep -E '^(ok |FAIL|--- FAIL|--- SKIP|panic:|fatal error:)|^\s+\S+_test\.go:[0-9]+:|^\?\s' "$out/go-test.log"
+if [ $rc -ne 0 ]; then
+  echo "go test failed (exit $rc); full log: $out/go-test.log"
+  fail=1
+fi
+if [ -n "$SWARMCAST_REQUIRE_E2E" ] && grep -q -- '--- SKIP' "$out/go-test.log"; then
+  echo "some tests were skipped; end-to-end tests must run here:"
+  grep -B0 -A2 -- '--- SKIP' "$out/go-test.log"
+  fail=1
+fi
+passed=$(grep -c -- '--- PASS' "$out/go-test.log" || true)
+failed=$(grep -c -- '--- FAIL' "$out/go-test.log" || true)
+skipped=$(grep -c -- '--- SKIP' "$out/go-test.log" || true)
+
+echo "== fuzz ($FUZZTIME each)"
+for file in $(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . | grep -v node_modules | sort); do
+  pkg="./$(dirname "${file#./}")"
+  for fn in $(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$file" | cut -d' ' -f2); do
+    echo "-- $pkg $fn"
+    if ! go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" "$pkg" > "$out/fuzz-$fn.log" 2>&1; then
+      tail -30 "$out/fuzz-$fn.log"
+      fail=1
+      failed=$((failed + 1))
+    else
+      passed=$((passed + 1))
+    fi
+  done
+done
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $fail
