@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 
+	"swarmcast/analytics"
 	"swarmcast/hlsgen"
 	"swarmcast/internal/jsonconf"
 	"swarmcast/seeder"
@@ -22,6 +23,9 @@ type fileConfig struct {
 	Tracker tracker.Config
 	HLS     *hlsgen.Config // nil: no test-card generator
 	Seeder  *seeder.Config // nil: no seeder
+	// Analytics configures the demo page's viewer reports (only used by `all`); nil when
+	// config.json has no "analytics" section.
+	Analytics *analytics.Config
 }
 
 // loadConfig reads config.json the way wt-tracker does: the given path, else ./config.json
@@ -77,9 +81,23 @@ func decodeConfig(data []byte, cfg *fileConfig, warn func(string)) error {
 	if cfg.Seeder, err = seeder.DecodeConfig(sections, unknown); err != nil {
 		return err
 	}
+	if raw, ok := sections["analytics"]; ok {
+		delete(sections, "analytics")
+		var ac analytics.Config
+		if err := jsonconf.Decode(raw, "analytics", &ac, unknown); err != nil {
+			return err
+		}
+		if err := ac.Validate("analytics"); err != nil {
+			return err
+		}
+		cfg.Analytics = &ac
+	}
 	if raw, ok := sections["log"]; ok {
 		delete(sections, "log")
 		if err := jsonconf.Decode(raw, "log", &cfg.Log, unknown); err != nil {
+			return err
+		}
+		if err := cfg.Log.validate(); err != nil {
 			return err
 		}
 	}

@@ -13,27 +13,40 @@ type logConfig struct {
 	Format string `json:"format"` // text (default) or json
 }
 
-func newLogger(c logConfig, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	switch strings.ToLower(c.Level) {
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
 	case "", "info":
-		level = slog.LevelInfo
+		return slog.LevelInfo, nil
 	case "debug":
-		level = slog.LevelDebug
+		return slog.LevelDebug, nil
 	case "warn", "warning":
-		level = slog.LevelWarn
+		return slog.LevelWarn, nil
 	case "error":
-		level = slog.LevelError
-	default:
-		return nil, fmt.Errorf("log.level: unknown level %q (want debug, info, warn or error)", c.Level)
+		return slog.LevelError, nil
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	return 0, fmt.Errorf("log.level: unknown level %q (want debug, info, warn or error)", s)
+}
+
+// validate checks the section so that a bad value stops start-up with the key named.
+func (c logConfig) validate() error {
+	if _, err := parseLevel(c.Level); err != nil {
+		return err
+	}
 	switch strings.ToLower(c.Format) {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("log.format: unknown format %q (want text or json)", c.Format)
+	case "", "text", "json":
+		return nil
 	}
+	return fmt.Errorf("log.format: unknown format %q (want text or json)", c.Format)
+}
+
+func newLogger(c logConfig, w io.Writer) (*slog.Logger, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	level, _ := parseLevel(c.Level)
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.ToLower(c.Format) == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }

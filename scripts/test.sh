@@ -21,6 +21,17 @@ go vet ./... || fail=1
 echo "== go mod tidy"
 go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy)"; fail=1; }
 
+echo "== demo page bundle"
+bash scripts/build-web.sh || fail=1
+
+echo "== node --test"
+node --test web/src/*.test.mjs > "$out/node-test.log" 2>&1
+nrc=$?
+grep -E '^# (tests|pass|fail|skipped)' "$out/node-test.log"
+if [ $nrc -ne 0 ]; then cat "$out/node-test.log"; fail=1; fi
+node_passed=$(sed -n 's/^# pass //p' "$out/node-test.log")
+node_failed=$(sed -n 's/^# fail //p' "$out/node-test.log")
+
 echo "== go test -race"
 go test -race -count=1 -timeout 60m -v ./... > "$out/go-test.log" 2>&1
 rc=$?
@@ -37,6 +48,8 @@ fi
 passed=$(grep -c -- '--- PASS' "$out/go-test.log" || true)
 failed=$(grep -c -- '--- FAIL' "$out/go-test.log" || true)
 skipped=$(grep -c -- '--- SKIP' "$out/go-test.log" || true)
+passed=$((passed + ${node_passed:-0}))
+failed=$((failed + ${node_failed:-0}))
 
 echo "== fuzz ($FUZZTIME each)"
 for file in $(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . | grep -v node_modules | sort); do
