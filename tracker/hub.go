@@ -2,9 +2,19 @@ package tracker
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"swarmcast/internal/jsonconf"
+	"swarmcast/tracker/wire"
 )
 
 // HubConfig is the "tracker" section of config.json.
@@ -13,12 +23,65 @@ type HubConfig struct {
 	AnnounceInterval int `json:"announceInterval"` // seconds; default 20
 }
 
+// Defaults and bounds of HubConfig.
+const (
+	DefaultMaxOffers        = 20
+	DefaultAnnounceInterval = 20     // seconds, wt-tracker's default since 2024-06
+	maxMaxOffers            = 10000  // more offers than any client sends
+	maxAnnounceInterval     = 604800 // one week, in seconds
+)
+
+// MaxIDLength is the longest info_hash or peer_id (in bytes, after binary-string decoding)
+// an announce may carry. wt-tracker has no limit; real ids are 20 bytes.
+const MaxIDLength = 128
+
+// Validate fills in defaults for zero values (wt-tracker treats a missing key the same way)
+// and rejects impossible values with an error naming the JSON key.
+func (c *HubConfig) Validate() error {
+	if c.MaxOffers == 0 {
+		c.MaxOffers = DefaultMaxOffers
+	}
+	if c.AnnounceInterval == 0 {
+		c.AnnounceInterval = DefaultAnnounceInterval
+	}
+	if c.MaxOffers < 0 || c.MaxOffers > maxMaxOffers {
+		return jsonconf.Errorf("tracker.maxOffers", "must be between 1 and %d, got %d", maxMaxOffers, c.MaxOffers)
+	}
+	if c.AnnounceInterval < 0 || c.AnnounceInterval > maxAnnounceInterval {
+		return jsonconf.Errorf("tracker.announceInterval", "must be between 1 and %d seconds, got %d", maxAnnounceInterval, c.AnnounceInterval)
+	}
+	return nil
+}
+
 // Hub holds every swarm and peer and implements the protocol. It is shared by all
-// listeners (like wt-tracker's single FastTracker). STUB: the tracker-core work replaces it.
-type Hub struct{}
+// listeners (like wt-tracker's single FastTracker). It is safe for concurrent use; see the
+// package documentation for the protocol flow.
+type Hub struct {
+	// Static after NewHub.
+	cfg     HubConfig
+	log     *slog.Logger
+	met     *hubMetrics
+	now     func() time.Time
+	msgPool sync.Pool // *wire.Message
+
+	// Read by metrics without the lock; written under mu.
+	numSwarms atomic.Int64
+	numPeers  atomic.Int64 // Σ swarm sizes (a peer_id in two swarms counts twice)
+
+	mu                   sync.Mutex
+	swarms               map[string]*swarm // guarded by mu
+	swarmHead, swarmTail *swarm            // guarded by mu
+	peers                map[string]*peer  // guarded by mu; by peer_id across all sessions
+	peerHead, peerTail   *peer             // guarded by mu
+	rng                  *rand.Rand        // guarded by mu; picks the offer window
+}
 
 // Session is the hub's per-connection state (the peer_ids the connection announced).
-type Session struct{ sender Sender }
+type Session struct {
+	sender Sender // static
+	peers  *peer  // guarded by Hub.mu; newest first
+	closed bool   // guarded by Hub.mu; set by Disconnect
+}
 
 // HubStats is a point-in-time view for /stats.json.
 type HubStats struct {
@@ -34,24 +97,174 @@ type SwarmCount struct {
 	Peers       int
 }
 
-// NewHub returns a hub; its metrics are registered on reg.
+// NewHub returns a hub; its metrics are registered on reg (nil: not registered). cfg is
+// validated (defaults filled in) first.
 func NewHub(cfg HubConfig, reg prometheus.Registerer, log *slog.Logger) (*Hub, error) {
-	return &Hub{}, nil
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		cfg:    cfg,
+		log:    log,
+		now:    time.Now,
+		swarms: make(map[string]*swarm),
+		peers:  make(map[string]*peer),
+		rng:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	met, err := newHubMetrics(reg, h)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: registering hub metrics: %w", err)
+	}
+	h.met = met
+	return h, nil
 }
 
 // NewSession registers a connection whose outgoing frames go to s.
 func (h *Hub) NewSession(s Sender) *Session { return &Session{sender: s} }
 
+// Client errors: static texts (wt-tracker's TrackerError messages where it has one).
+var (
+	errNotJSON          = &ClientError{Reason: ReasonInvalidJSON, Msg: "invalid JSON"}
+	errNotObject        = &ClientError{Reason: ReasonInvalidJSON, Msg: "message is not a JSON object"}
+	errTooDeep          = &ClientError{Reason: ReasonInvalidJSON, Msg: "JSON nested too deeply"}
+	errUnknownAction    = &ClientError{Reason: ReasonProtocol, Msg: "unknown action"}
+	errUnknownEvent     = &ClientError{Reason: ReasonProtocol, Msg: "unknown announce event"}
+	errAnnouncePeerID   = &ClientError{Reason: ReasonProtocol, Msg: "announce: peer_id field is missing or wrong"}
+	errAnnounceInfoHash = &ClientError{Reason: ReasonProtocol, Msg: "announce: info_hash field is missing or wrong"}
+	errOffersNotArray   = &ClientError{Reason: ReasonProtocol, Msg: "announce: offers field is not an array"}
+	errOfferItem        = &ClientError{Reason: ReasonProtocol, Msg: wire.ErrOfferItem.Error()}
+	errOfferField       = &ClientError{Reason: ReasonProtocol, Msg: wire.ErrOfferField.Error()}
+	errAnswerToPeerID   = &ClientError{Reason: ReasonProtocol, Msg: "answer: to_peer_id field is missing or wrong"}
+	errAnswerPeerID     = &ClientError{Reason: ReasonProtocol, Msg: "answer: peer_id field is missing or wrong"}
+	errStopPeerID       = &ClientError{Reason: ReasonProtocol, Msg: "stop: peer_id field is missing or wrong"}
+)
+
+// clientError returns a copy of a template, so callers can never modify the shared value.
+func clientError(tmpl *ClientError) *ClientError {
+	e := *tmpl
+	return &e
+}
+
 // Handle processes one text frame received on sess. A non-nil error means the connection
 // must be closed; errors.As(err, **ClientError) gives the reason and the close text.
-func (h *Hub) Handle(sess *Session, frame []byte) error { return nil }
+//
+// Handle may run concurrently for different sessions, but calls for one session must not
+// overlap (the connection's reader goroutine is the only caller). It does not keep frame.
+// It never panics on any input.
+//
+// Every frame the hub hands to a Sender comes from wire.GetBuffer; the connection's writer
+// goroutine returns it with wire.PutBuffer once written (or dropped).
+func (h *Hub) Handle(sess *Session, frame []byte) error {
+	m, _ := h.msgPool.Get().(*wire.Message)
+	if m == nil {
+		m = new(wire.Message)
+	}
+	defer h.msgPool.Put(m)
+	if err := wire.Decode(frame, m); err != nil {
+		h.met.in[inInvalid].Inc()
+		if h.tracing() {
+			h.trace("tracker: invalid frame", slog.String("error", err.Error()), slog.Int("bytes", len(frame)))
+		}
+		var de *wire.DecodeError
+		if errors.As(err, &de) {
+			switch de.Kind {
+			case wire.ErrNotObject:
+				return clientError(errNotObject)
+			case wire.ErrTooDeep:
+				return clientError(errTooDeep)
+			}
+		}
+		return clientError(errNotJSON)
+	}
+	err := h.dispatch(sess, m)
+	if err != nil {
+		h.met.protocolErrors.Inc()
+		if h.tracing() {
+			h.trace("tracker: protocol error", slog.String("error", err.Error()))
+		}
+	}
+	return err
+}
+
+// dispatch routes a decoded message like wt-tracker's processMessage, except that an event
+// of null or any string other than started/completed/stopped ("update", "paused", "empty",
+// "<regular>", "") counts as a regular announce, and "answer": null counts as no answer.
+func (h *Hub) dispatch(sess *Session, m *wire.Message) error {
+	switch m.Action {
+	case wire.ActionAnnounce:
+		switch m.Event {
+		case wire.EventAbsent, wire.EventNull, wire.EventRegular:
+			if m.Answer != wire.KindAbsent && m.Answer != wire.KindNull {
+				return h.answer(m)
+			}
+			return h.announce(sess, m, false)
+		case wire.EventStarted:
+			return h.announce(sess, m, false)
+		case wire.EventCompleted:
+			return h.announce(sess, m, true)
+		case wire.EventStopped:
+			return h.stop(m)
+		}
+		h.met.in[inInvalid].Inc()
+		return clientError(errUnknownEvent)
+	case wire.ActionScrape:
+		return h.scrape(sess, m)
+	}
+	h.met.in[inInvalid].Inc()
+	return clientError(errUnknownAction)
+}
+
+// send hands a frame to a session's connection; called with h.mu held (Send only enqueues).
+func (h *Hub) send(s *Session, frame []byte, kind outKind) {
+	h.met.out[kind].Inc()
+	if !s.sender.Send(frame) {
+		h.met.sendDropped[kind].Inc()
+	}
+}
+
+// tracing reports whether per-message debug logs are on.
+func (h *Hub) tracing() bool { return h.log.Enabled(context.Background(), slog.LevelDebug) }
+
+// trace logs one debug line when debug logging is on.
+func (h *Hub) trace(msg string, attrs ...slog.Attr) {
+	if h.tracing() {
+		h.log.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
+	}
+}
+
+// hexID formats a binary id for logs.
+func hexID(b []byte) slog.Value { return slog.StringValue(hex.EncodeToString(b)) }
 
 // Disconnect removes every peer of sess from every swarm. Call it exactly once, after the
-// connection's reader has stopped.
-func (h *Hub) Disconnect(sess *Session) {}
+// connection's reader has stopped; later Handle calls on sess change nothing.
+func (h *Hub) Disconnect(sess *Session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sess.closed = true
+	for p := sess.peers; p != nil; {
+		next := p.sessNext
+		h.removePeer(p)
+		p = next
+	}
+}
 
-// Stats returns the counts for /stats.json; perInfoHash adds the per-swarm list.
-func (h *Hub) Stats(perInfoHash bool) HubStats { return HubStats{} }
-
-// Run expires peers that have not announced for 2×announceInterval until ctx is done.
-func (h *Hub) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+// Stats returns the counts for /stats.json; perInfoHash adds the per-swarm list (hex of the
+// binary info_hash, in swarm creation order).
+func (h *Hub) Stats(perInfoHash bool) HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := HubStats{Torrents: len(h.swarms), Peers: int(h.numPeers.Load())}
+	if perInfoHash {
+		st.PerInfoHash = make([]SwarmCount, 0, len(h.swarms))
+		for sw := h.swarmHead; sw != nil; sw = sw.next {
+			st.PerInfoHash = append(st.PerInfoHash, SwarmCount{
+				InfoHashHex: hex.EncodeToString([]byte(sw.infoHash)),
+				Peers:       len(sw.members),
+			})
+		}
+	}
+	return st
+}
