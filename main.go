@@ -7,6 +7,7 @@
 //	swarmcast [flags] hlsgen [config.json]     the live test card and its HLS origin
 //	swarmcast [flags] seeder [config.json]     the seeding super-peer
 //	swarmcast loadtest [flags]                 a WebTorrent tracker load generator
+//	swarmcast healthcheck [config.json]        exit 0 if the tracker answers on loopback
 //
 // As with wt-tracker, the config path is positional; without it ./config.json is read when
 // it exists, else built-in defaults apply.
@@ -34,6 +35,8 @@ var subcommands = map[string]func(ctx context.Context, env *cmdEnv) error{
 	"tracker": runTracker,
 	"hlsgen":  runHLSGen,
 	"seeder":  runSeeder,
+	// healthcheck exits 0 when the tracker answers /stats.json on loopback (Docker HEALTHCHECK).
+	"healthcheck": runHealthcheck,
 }
 
 // cmdEnv is what every subcommand gets: the loaded configuration and a logger.
