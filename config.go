@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"swarmcast/hlsgen"
 	"swarmcast/internal/jsonconf"
 	"swarmcast/seeder"
+	"swarmcast/seeder/torrent"
 	"swarmcast/tracker"
 )
 
@@ -80,6 +82,15 @@ func decodeConfig(data []byte, cfg *fileConfig, warn func(string)) error {
 	}
 	if cfg.Seeder, err = seeder.DecodeConfig(sections, unknown); err != nil {
 		return err
+	}
+	// The WebTorrent half's section is passed through undecoded; check it now so a mistake
+	// there stops start-up (and -check) too.
+	if cfg.Seeder != nil {
+		if raw := bytes.TrimSpace(cfg.Seeder.WebTorrent); len(raw) > 0 && string(raw) != "null" {
+			if _, err := torrent.DecodeConfig(raw, "seeder.webtorrent", unknown); err != nil {
+				return err
+			}
+		}
 	}
 	if raw, ok := sections["analytics"]; ok {
 		delete(sections, "analytics")

@@ -5,7 +5,8 @@
 // Each page POSTs its cumulative counters every few seconds (see Report). The collector
 // keeps one entry per viewer, bounded in number and expired after silence; a viewer's
 // bytes stay in the totals after it leaves. Input is validated (size, types, ranges,
-// counters that never go backwards) and rate-limited per viewer and overall, so a
+// counters that never go backwards) and rate-limited per viewer (one report a second) and
+// overall (2 × MaxViewers reports a second), so a
 // misbehaving page cannot grow memory or skew the totals by more than its own share.
 package analytics
 
@@ -100,6 +101,10 @@ type Collector struct {
 	mu      sync.Mutex
 	viewers map[string]*viewer // guarded by mu
 	gone    Totals             // guarded by mu: bytes of expired viewers
+	// Overall rate limit, a token bucket refilled at 2 × MaxViewers reports per second (pages
+	// report every few seconds, so legitimate load stays well below): guarded by mu.
+	tokens   float64
+	bucketAt time.Time
 
 	metrics *metrics
 }
@@ -177,8 +182,32 @@ func (r *Report) validate() error {
 	return nil
 }
 
-// Add records one report.
+// allowLocked takes one token from the overall bucket.
+func (c *Collector) allowLocked(now time.Time) bool {
+	rate := 2 * float64(c.cfg.MaxViewers)
+	if c.bucketAt.IsZero() {
+		c.tokens = rate
+	} else if d := now.Sub(c.bucketAt).Seconds(); d > 0 {
+		c.tokens = min(rate, c.tokens+d*rate)
+	}
+	c.bucketAt = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// Add records one report. Every report, valid or not, counts against the overall rate
+// limit of 2 × MaxViewers reports per second.
 func (c *Collector) Add(r Report) error {
+	c.mu.Lock()
+	ok := c.allowLocked(c.now())
+	c.mu.Unlock()
+	if !ok {
+		c.metrics.reports.WithLabelValues("rate_limited").Inc()
+		return ErrRateLimited
+	}
 	if err := r.validate(); err != nil {
 		c.metrics.reports.WithLabelValues("invalid").Inc()
 		return err

@@ -156,3 +156,32 @@ func TestConfigErrorsNameKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestOverallRateLimit: beyond 2 × MaxViewers reports a second in total, whatever their
+// viewer ids and validity, reports are refused until the bucket refills.
+func TestOverallRateLimit(t *testing.T) {
+	c, now, _ := newTestCollector(t, Config{MaxViewers: 3})
+	for i, id := range []string{"viewer-0001", "viewer-0002", "bad id", "viewer-0001", "viewer-0002", "bad id"} {
+		err := c.Add(Report{Viewer: id})
+		switch {
+		case id == "bad id" && errors.Is(err, ErrInvalid), i < 3 && err == nil, i >= 3 && errors.Is(err, ErrRateLimited):
+			// ErrRateLimited for i ≥ 3 comes from the per-viewer limit
+		default:
+			t.Fatalf("report %d (%s): %v", i, id, err)
+		}
+	}
+	if err := c.Add(Report{Viewer: "viewer-0003"}); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("7th report within the same instant: %v, want ErrRateLimited", err)
+	}
+	*now = now.Add(100 * time.Millisecond) // 0.6 tokens back
+	if err := c.Add(Report{Viewer: "viewer-0003"}); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("after 100 ms: %v, want ErrRateLimited", err)
+	}
+	*now = now.Add(100 * time.Millisecond) // 1.2 tokens
+	if err := c.Add(Report{Viewer: "viewer-0003"}); err != nil {
+		t.Fatalf("after 200 ms: %v", err)
+	}
+	if got := c.Totals().Viewers; got != 3 {
+		t.Fatalf("viewers = %d, want 3", got)
+	}
+}

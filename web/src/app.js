@@ -9,16 +9,53 @@ const params = new URLSearchParams(location.search);
 const wsScheme = location.protocol === "https:" ? "wss:" : "ws:";
 // Everything derives from the page's own location; query parameters may override it.
 const trackerURL = params.get("tracker") || `${wsScheme}//${location.host}/`;
-const streamURL = new URL(params.get("stream") || "/hls/master.m3u8", location.href).href;
-const hlsRoot = streamURL.slice(0, streamURL.lastIndexOf("/") + 1);
 const reportURL = "/api/stats";
-const seederPrefix = params.get("seederPrefix") || "-SW"; // the seeder's peer_id prefix
+const demoURL = "/api/demo"; // {stream, swarmId, liveSyncDurationCount, seederPeerIds, seeder, analytics}
+let streamURL = new URL(params.get("stream") || "/hls/master.m3u8", location.href).href;
+let hlsRoot = streamURL.slice(0, streamURL.lastIndexOf("/") + 1);
 
 const viewerId = "v" + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join("");
 
-// Counters (cumulative since the page loaded).
-const stats = { http: 0, peers: 0, seeder: 0, uploaded: 0, connected: new Set(), rejected: 0 };
-window.swarmcastStats = stats; // read by the end-to-end test
+// Counters (cumulative since the page loaded), from P2P Media Loader's own events. Bytes from
+// peers are kept per remote peer_id (PML 2.x names a peer by its tracker peer_id), so that
+// the seeder's share can be told apart once the server has said which peer_ids are the
+// seeder's (GET /api/demo): its peer_ids carry the same client prefix as any 2.3 viewer.
+const stats = { http: 0, p2p: 0, uploaded: 0, rejected: 0, fromPeer: {}, upTo: {}, connected: new Set() };
+const seederIds = new Set();
+let demo = { seeder: false, analytics: false };
+function seederBytes() {
+  let n = 0;
+  for (const [id, b] of Object.entries(stats.fromPeer)) if (seederIds.has(id)) n += b;
+  return n;
+}
+// A plain snapshot, read by the end-to-end test and by the report.
+function snapshot() {
+  const seeder = seederBytes();
+  const v = document.getElementById("video");
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
+  return {
+    viewer: viewerId, http: stats.http, p2p: stats.p2p, seeder, peers: stats.p2p - seeder, uploaded: stats.uploaded,
+    rejected: stats.rejected, connected: stats.connected.size, fromPeer: { ...stats.fromPeer }, upTo: { ...stats.upTo },
+    seederPeerIds: [...seederIds], currentTime: v.currentTime, paused: v.paused, readyState: v.readyState,
+    decodedFrames: q.totalVideoFrames, stream: streamURL, tracker: trackerURL, swarmId: demo.swarmId || "",
+    lastReport, swarm: window.swarmcastSwarm || null,
+  };
+}
+let lastReport = null; // the last report the server accepted
+window.swarmcastStats = snapshot;
+
+async function loadDemoInfo() {
+  try {
+    const res = await fetch(demoURL, { cache: "no-store" });
+    if (!res.ok) return false;
+    demo = await res.json();
+    for (const id of demo.seederPeerIds || []) seederIds.add(id);
+    return true;
+  } catch (e) {
+    console.warn("demo info", e);
+    return false;
+  }
+}
 
 // ---- segment integrity -----------------------------------------------------------------
 let manifest = {};
@@ -55,22 +92,38 @@ function setStatus(text) { statusEl.textContent = text; }
 
 function start() {
   if (!Hls.isSupported()) { setStatus("This browser cannot play HLS with Media Source Extensions."); return; }
+  const ownStream = !params.get("stream");
+  if (ownStream && demo.stream) {
+    streamURL = new URL(demo.stream, location.href).href;
+    hlsRoot = streamURL.slice(0, streamURL.lastIndexOf("/") + 1);
+  }
+  const core = { announceTrackers: [trackerURL], rtcConfig: { iceServers: [] }, validateP2PSegment };
+  // The seeder joins the swarms of its swarmId; a page playing another stream must not.
+  if (ownStream && demo.swarmId) core.swarmId = demo.swarmId;
+  const hlsConfig = {};
+  // P2P Media Loader 2.x fetches everything within 15 s of the playhead over HTTP, so the
+  // player must sit well behind live for peers to help. PML sets liveSyncDurationCount to
+  // playlist length − 1 itself, but hls.js 1.6 picks its start position before PML does
+  // (docs/browser-tests.md), so the page sets the same value up front.
+  if (ownStream && demo.liveSyncDurationCount > 0) hlsConfig.liveSyncDurationCount = demo.liveSyncDurationCount;
   const HlsWithP2P = HlsJsP2PEngine.injectMixin(Hls);
   const hls = new HlsWithP2P({
+    ...hlsConfig,
     p2p: {
-      core: {
-        announceTrackers: [trackerURL],
-        rtcConfig: { iceServers: [] },
-        validateP2PSegment,
-      },
+      core,
       onHlsJsCreated(h) {
         const engine = h.p2pEngine;
         engine.addEventListener("onChunkDownloaded", (bytes, source, peerId) => {
-          if (source === "http") stats.http += bytes;
-          else if (peerId && peerId.startsWith(seederPrefix)) stats.seeder += bytes;
-          else stats.peers += bytes;
+          if (source === "http") { stats.http += bytes; return; }
+          stats.p2p += bytes;
+          const id = peerId || "?";
+          stats.fromPeer[id] = (stats.fromPeer[id] || 0) + bytes;
         });
-        engine.addEventListener("onChunkUploaded", (bytes) => { stats.uploaded += bytes; });
+        engine.addEventListener("onChunkUploaded", (bytes, peerId) => {
+          stats.uploaded += bytes;
+          const id = peerId || "?";
+          stats.upTo[id] = (stats.upTo[id] || 0) + bytes;
+        });
         engine.addEventListener("onPeerConnect", ({ peerId }) => { stats.connected.add(peerId); });
         engine.addEventListener("onPeerClose", ({ peerId }) => { stats.connected.delete(peerId); });
       },
@@ -82,6 +135,7 @@ function start() {
   hls.loadSource(streamURL);
   setStatus(`stream ${streamURL} · tracker ${trackerURL}`);
   window.swarmcastHls = hls;
+  window.swarmcastStop = () => hls.stopLoad();
 }
 
 // ---- figures, chart and reports --------------------------------------------------------
@@ -124,21 +178,24 @@ function drawChart() {
 }
 
 function renderMine() {
+  const seeder = seederBytes();
   $("me-http").textContent = human(stats.http);
-  $("me-peers").textContent = human(stats.peers);
-  $("me-seeder").textContent = human(stats.seeder);
+  $("me-peers").textContent = human(stats.p2p - seeder);
+  $("me-seeder").textContent = human(seeder);
   $("me-up").textContent = human(stats.uploaded);
   $("me-conns").textContent = String(stats.connected.size);
-  $("me-offload").textContent = pct(stats.peers + stats.seeder, stats.http);
+  $("me-offload").textContent = pct(stats.p2p, stats.http);
 }
 
 async function report() {
+  if (demo.seeder && seederIds.size === 0) await loadDemoInfo(); // the seeder joins once the stream is up
   const body = {
-    viewer: viewerId, http: stats.http, p2p: stats.peers + stats.seeder, seeder: stats.seeder,
+    viewer: viewerId, http: stats.http, p2p: stats.p2p, seeder: seederBytes(),
     uploaded: stats.uploaded, peers: stats.connected.size, generation: "pml-2.3.1",
   };
   try {
-    await fetch(reportURL, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const post = await fetch(reportURL, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (post.ok) lastReport = body;
     const res = await fetch(reportURL, { cache: "no-store" });
     if (!res.ok) return;
     const t = await res.json();
@@ -154,11 +211,14 @@ async function report() {
 }
 
 setInterval(() => {
-  history.push({ http: stats.http, peers: stats.peers, seeder: stats.seeder });
+  const seeder = seederBytes();
+  history.push({ http: stats.http, peers: stats.p2p - seeder, seeder });
   if (history.length > 180) history.shift();
   renderMine();
   drawChart();
 }, 1000);
-setInterval(report, 3000);
-refreshManifest().catch((e) => console.warn(e));
-start();
+loadDemoInfo().then(() => {
+  start(); // sets streamURL and hlsRoot
+  refreshManifest().catch((e) => console.warn(e));
+  if (demo.analytics) setInterval(report, 3000);
+});
