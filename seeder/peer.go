@@ -64,6 +64,7 @@ func newPeer(sw *swarm, conn *rtc.Conn, remoteID string) *peer {
 	p := &peer{sw: sw, conn: conn, remoteID: remoteID, limit: newLimiter(sw.s.cfg.PeerUploadMbps),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}, 1), announce: make(chan struct{}, 1)}
 	p.log = sw.log.With("peer", remoteID, "addr", conn.RemoteAddr())
+	p.log.Debug("transport", "sctp_zero_checksum", conn.ZeroChecksum())
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.announce <- struct{}{} // announce right after open
 	return p

@@ -177,6 +177,17 @@ func (c *Conn) ICEFailed() bool {
 	}
 }
 
+// ZeroChecksum reports whether the SCTP association sends packets without a CRC32c checksum
+// (RFC 9653, negotiated in the SCTP handshake: the remote must accept it).
+func (c *Conn) ZeroChecksum() bool {
+	sctp := c.p.pc.SCTP()
+	if sctp == nil {
+		return false
+	}
+	md, ok := sctp.Metadata()
+	return ok && md.ZeroChecksumSendingEnabled
+}
+
 // RemoteAddr is the remote address of the selected candidate pair ("" if unknown).
 func (c *Conn) RemoteAddr() string {
 	sctp := c.p.pc.SCTP()

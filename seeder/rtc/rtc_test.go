@@ -72,6 +72,10 @@ func TestLoopbackPair(t *testing.T) {
 	if ra := co.RemoteAddr(); !strings.HasPrefix(ra, "127.0.0.1:") {
 		t.Errorf("selected remote %q, want loopback", ra)
 	}
+	// Both ends are ours, so RFC 9653 zero checksum is negotiated both ways.
+	if !co.ZeroChecksum() || !ca.ZeroChecksum() {
+		t.Errorf("SCTP zero checksum: offerer %v, answerer %v; want both", co.ZeroChecksum(), ca.ZeroChecksum())
+	}
 	// Many 64 KiB messages through backpressure, in order and intact.
 	const n = 64
 	go func() {
