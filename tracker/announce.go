@@ -57,6 +57,11 @@ func (h *Hub) announce(sess *Session, m *wire.Message, completed bool) error {
 		}
 	}()
 
+	// Frames are decided under the lock and sent after it (the deferred flush runs after the
+	// deferred Unlock).
+	var ob outbox
+	defer h.flush(&ob)
+
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -108,10 +113,10 @@ func (h *Hub) announce(sess *Session, m *wire.Message, completed bool) error {
 
 	reply := wire.GetBuffer(96 + 2*len(infoHash))
 	reply = wire.AppendAnnounceReply(reply, h.cfg.AnnounceInterval, infoHash, sw.completed, size-sw.completed)
-	h.send(sess, reply, outAnnounce)
+	ob.add(sess, reply, outAnnounce)
 
 	if count > 0 {
-		h.fanOut(sw, p, offers, count)
+		h.fanOut(&ob, sw, p, offers, count)
 	}
 	if h.tracing() {
 		h.log.LogAttrs(context.Background(), slog.LevelDebug, "tracker: announce",
@@ -127,10 +132,10 @@ func (h *Hub) announce(sess *Session, m *wire.Message, completed bool) error {
 // fanOut sends offers[0:count] to count other members of sw (count < len(sw.members)), with
 // wt-tracker's selection: everybody in array order when there is an offer for every other
 // member, else a contiguous window from a random start, skipping the announcer. Sent
-// buffers are set to nil in offers. Called with h.mu held.
-func (h *Hub) fanOut(sw *swarm, from *peer, offers [][]byte, count int) {
+// buffers are set to nil in offers and handed to ob. Called with h.mu held.
+func (h *Hub) fanOut(ob *outbox, sw *swarm, from *peer, offers [][]byte, count int) {
 	send := func(i int, to *peer) {
-		h.send(to.sess, offers[i], outOffer)
+		ob.add(to.sess, offers[i], outOffer)
 		offers[i] = nil
 		h.met.offersRelayed.Inc()
 	}

@@ -39,8 +39,9 @@ func (h *Hub) answer(m *wire.Message) error {
 		}
 		return nil
 	}
-	h.send(to.sess, frame, outAnswer)
+	sess := to.sess
 	h.mu.Unlock()
+	h.send(sess, frame, outAnswer) // outside the lock: Send may start a writer goroutine
 	h.met.answersRouted.Inc()
 	if h.tracing() {
 		h.log.LogAttrs(context.Background(), slog.LevelDebug, "tracker: answer routed",

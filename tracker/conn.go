@@ -34,23 +34,37 @@ const (
 	idleAfterTicks      = 5
 )
 
-// conn is one tracker WebSocket connection with two goroutines: run (the reader: readLoop,
-// then teardown) and writeLoop, the only writer of data frames. Control frames (close,
-// ping, pong) are written with gorilla's WriteControl, which is safe next to the writer.
+// conn is one tracker WebSocket connection. It has one reader goroutine for its whole life
+// (run: readLoop, then teardown) and at most one writer goroutine at a time (writeLoop),
+// which exists only while frames are queued: Send (or the sweeper's ping, or shutdown)
+// starts it when the queue goes from empty to non-empty, and it exits as soon as the queue
+// is empty again. An idle connection therefore costs one goroutine and no queue storage.
+// The writer is the only goroutine that writes data frames. Control frames (close, ping,
+// pong) are written with gorilla's WriteControl, which is safe next to the writer.
 type conn struct {
 	// Static after construction.
 	l    *listener
 	ws   *websocket.Conn
-	raw  net.Conn      // the TCP connection under TLS and WebSocket; Close never blocks
-	out  chan []byte   // bounded send queue; never closed; an empty frame means "ping"
-	done chan struct{} // closed by the reader when the connection is finished
-	sess *Session      // the hub's state for this connection
+	raw  net.Conn // the TCP connection under TLS and WebSocket; Close never blocks
+	sess *Session // the hub's state for this connection
+
+	// Guarded by qmu. The lock is held only to queue or take frames, never while writing.
+	qmu      sync.Mutex
+	q        [][]byte // bounded send queue, q[qhead:] pending; a nil frame means "ping"
+	qhead    int
+	writing  bool // a writer goroutine is running (it owns the socket's data writes)
+	stopped  bool // the reader has finished or a write failed: queue nothing more
+	shutdown bool // the server is shutting down: the writer sends 1001 and stops
 
 	// Any goroutine (atomics).
 	reason   atomic.Uint32 // the first CloseReason recorded; 0 while open
 	lastSeen atomic.Int64  // listener tick of the last frame received
 	pinged   atomic.Bool   // a ping was queued since lastSeen last moved
 }
+
+// maxIdleQueueCap is the largest queue backing array a connection keeps once its writer
+// has emptied it; a larger one (after a burst) is released so idle connections stay small.
+const maxIdleQueueCap = 8
 
 var _ Sender = (*conn)(nil)
 
@@ -64,14 +78,87 @@ func (c *conn) Send(msg []byte) bool {
 		wire.PutBuffer(msg)
 		return false
 	}
-	select {
-	case c.out <- msg:
+	switch c.enqueue(msg) {
+	case enqueued:
 		return true
-	default:
+	case queueFull:
 		wire.PutBuffer(msg)
 		c.kill(ReasonSlowConsumer)
 		return false
+	default:
+		wire.PutBuffer(msg)
+		return false
 	}
+}
+
+type enqueueResult uint8
+
+const (
+	enqueued enqueueResult = iota
+	queueFull
+	queueStopped
+)
+
+// enqueue appends msg (nil: a ping) to the send queue and starts a writer goroutine if
+// none is running. It never blocks on the network.
+func (c *conn) enqueue(msg []byte) enqueueResult {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.stopped || c.shutdown {
+		return queueStopped
+	}
+	if len(c.q)-c.qhead >= c.l.cfg.WebSockets.SendQueueLength {
+		return queueFull
+	}
+	c.q = append(c.q, msg)
+	c.startWriterLocked()
+	return enqueued
+}
+
+// startWriterLocked starts the writer goroutine unless one is running; qmu is held. The
+// reader still holds its connWG slot here (stopped is false), so Add cannot race Wait
+// reaching zero.
+func (c *conn) startWriterLocked() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	c.l.srv.connWG.Add(1)
+	go c.writeLoop()
+}
+
+// beginShutdown asks the writer to send a 1001 close frame (server shutdown).
+func (c *conn) beginShutdown() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.stopped || c.shutdown {
+		return
+	}
+	c.shutdown = true
+	c.startWriterLocked()
+}
+
+// stop is called by the reader when it has finished: nothing more is queued, and frames
+// still queued are released (by the writer if one is running, else here).
+func (c *conn) stop() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.stopped = true
+	if !c.writing {
+		c.dropQueueLocked()
+	}
+}
+
+// dropQueueLocked returns the buffers of frames that were queued but will never be
+// written; qmu is held.
+func (c *conn) dropQueueLocked() {
+	for i := c.qhead; i < len(c.q); i++ {
+		if c.q[i] != nil {
+			wire.PutBuffer(c.q[i])
+		}
+		c.q[i] = nil
+	}
+	c.q, c.qhead = nil, 0
 }
 
 // setReason records r as the close reason unless one is already set; it reports whether
@@ -141,7 +228,7 @@ func (c *conn) run() {
 	defer s.connWG.Done()
 	reason := c.readLoop()
 	c.setReason(reason)
-	close(c.done)
+	c.stop()
 	s.hub.Disconnect(c.sess)
 	_ = c.raw.Close()
 	l.mu.Lock()
@@ -242,54 +329,70 @@ func (c *conn) closeWith(r CloseReason, code int, text string) CloseReason {
 	}
 }
 
-// writeLoop writes queued frames until the connection is done. On server shutdown it
-// sends a 1001 close frame and stops writing; the reader then waits for the client's reply.
+// writeLoop is the connection's writer goroutine: it writes queued frames, one at a time
+// and each with a deadline, and exits when the queue is empty (the next enqueue starts a
+// new one), when a write fails, when the reader has finished, or after sending the 1001
+// close frame of a server shutdown.
 func (c *conn) writeLoop() {
 	s := c.l.srv
+	defer s.connWG.Done()
 	timeout := seconds(c.l.cfg.WebSockets.WriteTimeout)
-	defer c.drain()
+	// Sent-message metrics are added once per writer run, not per frame: fewer atomic
+	// read-modify-writes on counters that every connection shares.
+	var sent, sentBytes int
+	defer func() {
+		if sent > 0 {
+			s.metrics.sentMessages.Add(float64(sent))
+			s.metrics.sentBytes.Add(float64(sentBytes))
+		}
+	}()
 	for {
-		select {
-		case msg := <-c.out:
-			deadline := time.Now().Add(timeout)
-			var err error
-			if len(msg) == 0 {
-				err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+		c.qmu.Lock()
+		if c.shutdown || c.stopped || c.qhead == len(c.q) {
+			shutdown := c.shutdown && !c.stopped
+			if c.shutdown || c.stopped {
+				c.dropQueueLocked()
+			} else if cap(c.q) > maxIdleQueueCap {
+				c.q, c.qhead = nil, 0
 			} else {
-				_ = c.ws.SetWriteDeadline(deadline)
-				err = c.ws.WriteMessage(websocket.TextMessage, msg)
-				if err == nil {
-					s.metrics.sentMessages.Inc()
-					s.metrics.sentBytes.Add(float64(len(msg)))
-				}
-				wire.PutBuffer(msg)
+				c.q, c.qhead = c.q[:0], 0
 			}
-			if err != nil {
-				if !errors.Is(err, websocket.ErrCloseSent) {
-					c.kill(ReasonWriteError)
-				}
-				return
-			}
-		case <-s.shutdownCh:
-			if c.setReason(ReasonServerShutdown) {
+			c.writing = false
+			c.qmu.Unlock()
+			if shutdown && c.setReason(ReasonServerShutdown) {
 				_ = c.ws.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutdown"),
 					time.Now().Add(timeout))
 			}
 			return
-		case <-c.done:
-			return
 		}
-	}
-}
+		msg := c.q[c.qhead]
+		c.q[c.qhead] = nil
+		c.qhead++
+		c.qmu.Unlock()
 
-// drain returns the buffers of frames that were queued but will never be written.
-func (c *conn) drain() {
-	for {
-		select {
-		case msg := <-c.out:
+		deadline := time.Now().Add(timeout)
+		var err error
+		if msg == nil {
+			err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+		} else {
+			_ = c.ws.SetWriteDeadline(deadline)
+			err = c.ws.WriteMessage(websocket.TextMessage, msg)
+			if err == nil {
+				sent++
+				sentBytes += len(msg)
+			}
 			wire.PutBuffer(msg)
-		default:
+		}
+		if err != nil {
+			if !errors.Is(err, websocket.ErrCloseSent) {
+				c.kill(ReasonWriteError)
+			}
+			c.qmu.Lock()
+			c.stopped = true
+			c.dropQueueLocked()
+			c.writing = false
+			c.qmu.Unlock()
 			return
 		}
 	}

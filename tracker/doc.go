@@ -47,6 +47,10 @@
 // # Concurrency
 //
 // The hub has one mutex (wt-tracker is single-threaded). Decoding and encoding of offers
-// and answers happen outside it; Sender.Send, which only enqueues, is called under it so
-// that a connection receives its frames in protocol order.
+// and answers happen outside it. Under it, a hub call only updates the membership and
+// decides which frames go where (an outbox on its stack); Sender.Send, which only
+// enqueues, is called right after the unlock. Frames from one hub call reach each
+// connection in the order decided; frames from concurrent calls (different senders) may
+// interleave either way, as they could on the network anyway. A connection's own replies
+// stay in order because its reader handles one frame at a time.
 package tracker

@@ -217,12 +217,55 @@ func (h *Hub) dispatch(sess *Session, m *wire.Message) error {
 	return clientError(errUnknownAction)
 }
 
-// send hands a frame to a session's connection; called with h.mu held (Send only enqueues).
+// send hands a frame to a session's connection. It is called without h.mu: frames decided
+// under the lock are collected in an outbox and sent after Unlock (see flush), which keeps
+// the lock hold time down to the membership update (Send may start a writer goroutine).
 func (h *Hub) send(s *Session, frame []byte, kind outKind) {
 	h.met.out[kind].Inc()
 	if !s.sender.Send(frame) {
 		h.met.sendDropped[kind].Inc()
 	}
+}
+
+// outFrame is one frame decided under h.mu and sent after it is released.
+type outFrame struct {
+	sess  *Session
+	frame []byte
+	kind  outKind
+}
+
+// outbox collects the frames one hub call hands to connections while it holds h.mu, in
+// order (frames for one connection keep their order). It lives on the caller's stack: the
+// first len(fixed) frames need no allocation. Owned by the goroutine running the hub call.
+type outbox struct {
+	n     int
+	fixed [24]outFrame
+	more  []outFrame // frames beyond len(fixed) (maxOffers above 23)
+}
+
+// add queues a frame to send once h.mu is released; the outbox owns frame until then.
+func (o *outbox) add(s *Session, frame []byte, kind outKind) {
+	f := outFrame{sess: s, frame: frame, kind: kind}
+	if o.n < len(o.fixed) {
+		o.fixed[o.n] = f
+		o.n++
+		return
+	}
+	o.more = append(o.more, f)
+}
+
+// flush sends the collected frames; called after h.mu is released.
+func (h *Hub) flush(o *outbox) {
+	for i := range o.fixed[:o.n] {
+		f := &o.fixed[i]
+		h.send(f.sess, f.frame, f.kind)
+		*f = outFrame{}
+	}
+	for i := range o.more {
+		f := &o.more[i]
+		h.send(f.sess, f.frame, f.kind)
+	}
+	o.n, o.more = 0, nil
 }
 
 // tracing reports whether per-message debug logs are on.

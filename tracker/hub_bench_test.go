@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"swarmcast/tracker/wire"
@@ -71,6 +72,56 @@ func BenchmarkHandleAnswer(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+}
+
+// BenchmarkHandleAnswerParallel routes answers from GOMAXPROCS goroutines at once, each
+// to its own offerer, while one goroutine keeps re-announcing into the same swarm: the
+// hub lock under contention. (A sync.RWMutex with answers as readers measured 2× slower
+// here than the plain mutex: the constant announcer, a writer, keeps blocking readers.)
+func BenchmarkHandleAnswerParallel(b *testing.B) {
+	h, err := NewHub(HubConfig{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const offerers = 64
+	for i := range offerers {
+		s := h.NewSession(&discardSender{})
+		if err := h.Handle(s, []byte(announce("ih-benchmark-0123456", fmt.Sprintf("offerer-%02d", i), ""))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // background announces: the lock's writers
+		defer close(done)
+		s := h.NewSession(&discardSender{})
+		frame := []byte(announce("ih-benchmark-0123456", "announcer", ""))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = h.Handle(s, frame)
+		}
+	}()
+	var next atomic.Int64
+	b.SetBytes(int64(len(benchSDP)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := next.Add(1)
+		ans := h.NewSession(&discardSender{})
+		frame := []byte(fmt.Sprintf(`{"action":"announce","info_hash":"ih-benchmark-0123456","peer_id":"answerer-%02d","to_peer_id":"offerer-%02d","answer":{"type":"answer","sdp":"%s"},"offer_id":"0123456789abcdefghij"}`, i, i%offerers, benchSDP))
+		for pb.Next() {
+			if err := h.Handle(ans, frame); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+	close(stop)
+	<-done
 }
 
 // A typical data-channel-only SDP from Chromium (about 600 bytes).

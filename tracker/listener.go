@@ -19,9 +19,11 @@ import (
 	"swarmcast/internal/jsonconf"
 )
 
-// readBufferSize is gorilla's per-connection read buffer. Small, so idle connections stay
-// small; larger frames are simply read in several pieces.
-const readBufferSize = 1024
+// readBufferSize is gorilla's per-connection read buffer, held for the connection's whole
+// life. Small, so idle connections stay small: frame headers and small frames go through
+// it, and once it is empty a larger payload is read straight into the pooled frame buffer
+// (bufio's bypass), so a 1.3 KB answer still takes two reads, as with 1 KiB.
+const readBufferSize = 256
 
 // listener is one "servers" entry: a listening socket (TLS when configured), its HTTP
 // server and the WebSocket connections it accepted.
@@ -172,11 +174,8 @@ func (l *listener) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	l.accepted.Inc()
 	keep = true // the slot is released by the reader when the connection ends
 	// The reader runs on a goroutine of its own, not on this handler's: returning lets
-	// net/http drop the request's buffers (about 10 KiB per idle connection).
-	go func() {
-		defer s.connWG.Done()
-		c.writeLoop()
-	}()
+	// net/http drop the request's buffers (about 10 KiB per idle connection). There is no
+	// writer goroutine until something is queued (see conn.writeLoop).
 	go c.run()
 }
 
@@ -186,11 +185,9 @@ func (l *listener) newConn(ws *websocket.Conn) *conn {
 		raw = tc.NetConn()
 	}
 	c := &conn{
-		l:    l,
-		ws:   ws,
-		raw:  raw,
-		out:  make(chan []byte, l.cfg.WebSockets.SendQueueLength),
-		done: make(chan struct{}),
+		l:   l,
+		ws:  ws,
+		raw: raw,
 	}
 	c.sess = l.srv.hub.NewSession(c)
 	c.lastSeen.Store(l.tick.Load())
@@ -211,7 +208,7 @@ func (l *listener) newConn(ws *websocket.Conn) *conn {
 }
 
 // register adds c to the listener unless shutdown has started; on success the caller owns
-// two connWG slots (reader and writer).
+// one connWG slot, the reader's (each writer goroutine takes its own while it runs).
 func (l *listener) register(c *conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -219,7 +216,7 @@ func (l *listener) register(c *conn) bool {
 		return false
 	}
 	l.conns[c] = struct{}{}
-	l.srv.connWG.Add(2)
+	l.srv.connWG.Add(1)
 	return true
 }
 
@@ -228,6 +225,15 @@ func (l *listener) beginShutdown() {
 	l.mu.Lock()
 	l.closing = true
 	l.mu.Unlock()
+}
+
+// shutdownConns asks every connection's writer to send a 1001 close frame.
+func (l *listener) shutdownConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		c.beginShutdown() // only queues: no write under l.mu
+	}
 }
 
 // killAll cuts every connection still open (after the shutdown timeout).
@@ -266,10 +272,10 @@ func (l *listener) sweep(ctx context.Context) {
 			case idle >= idleAfterTicks:
 				victims = append(victims, c)
 			case idle >= pingAfterTicks && !c.pinged.Load():
-				select {
-				case c.out <- nil: // an empty frame asks the writer for a ping
+				// A nil frame asks the writer for a ping; a full queue means the
+				// connection is busy anyway.
+				if c.enqueue(nil) == enqueued {
 					c.pinged.Store(true)
-				default: // queue full: the connection is busy anyway
 				}
 			}
 		}

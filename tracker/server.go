@@ -46,10 +46,8 @@ type Server struct {
 	indexHTML      []byte // ./index.html read at start-up; nil when absent
 	mux            *http.ServeMux
 	listeners      []*listener
-	writePool      *sync.Pool    // gorilla write buffers, shared by all connections
-	shutdownCh     chan struct{} // closed when shutdown starts; every writer sends 1001
-	shutdownOnce   sync.Once
-	connWG         sync.WaitGroup // two per connection: reader and writer
+	writePool      *sync.Pool     // gorilla write buffers, shared by all connections
+	connWG         sync.WaitGroup // one per connection reader, one per running writer
 
 	mu      sync.Mutex
 	extra   []statsEntry       // guarded by mu; AddStats
@@ -76,14 +74,13 @@ func New(cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:        cfg,
-		log:        opts.Logger,
-		reg:        opts.Registry,
-		origins:    newOriginPolicy(cfg.Access),
-		mux:        http.NewServeMux(),
-		writePool:  &sync.Pool{},
-		shutdownCh: make(chan struct{}),
-		runDone:    make(chan struct{}),
+		cfg:       cfg,
+		log:       opts.Logger,
+		reg:       opts.Registry,
+		origins:   newOriginPolicy(cfg.Access),
+		mux:       http.NewServeMux(),
+		writePool: &sync.Pool{},
+		runDone:   make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -215,7 +212,9 @@ func (s *Server) shutdown() {
 	for _, l := range s.listeners {
 		l.beginShutdown()
 	}
-	s.shutdownOnce.Do(func() { close(s.shutdownCh) })
+	for _, l := range s.listeners {
+		l.shutdownConns()
+	}
 	hctx, hcancel := context.WithTimeout(context.Background(), timeout)
 	defer hcancel()
 	var hwg sync.WaitGroup

@@ -161,3 +161,39 @@ func BenchmarkRSSClientHelper(b *testing.B) {
 		c.Close()
 	}
 }
+
+// BenchmarkServeForProfile runs a tracker (default config) on SWARMCAST_SERVE_ADDR (e.g.
+// 127.0.0.1:18431) for SWARMCAST_SERVE_SECONDS, so that `swarmcast loadtest -pid` can
+// drive it while go test's -cpuprofile, -memprofile and -mutexprofile record the tracker
+// alone. SWARMCAST_SERVE_COMPRESSION=0 turns permessage-deflate off. See
+// docs/bench-tracker-perf.md.
+func BenchmarkServeForProfile(b *testing.B) {
+	addr := os.Getenv("SWARMCAST_SERVE_ADDR")
+	if addr == "" {
+		b.Skip("set SWARMCAST_SERVE_ADDR (and SWARMCAST_SERVE_SECONDS) to serve for a profile")
+	}
+	host, port, _ := strings.Cut(addr, ":")
+	secs, _ := strconv.Atoi(os.Getenv("SWARMCAST_SERVE_SECONDS"))
+	if secs <= 0 {
+		secs = 60
+	}
+	cfg := testConfig(func(c *Config) {
+		c.Servers[0].Server.Host = host
+		c.Servers[0].Server.Port, _ = strconv.Atoi(port)
+		if os.Getenv("SWARMCAST_SERVE_COMPRESSION") == "0" {
+			c.Servers[0].WebSockets.Compression = 0
+		}
+	})
+	srv, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second)
+	defer cancel()
+	fmt.Fprintf(os.Stderr, "serving on %s for %d s (pid %d)\n", addr, secs, os.Getpid())
+	for i := 0; i < b.N; i++ {
+		if err := srv.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

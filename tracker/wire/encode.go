@@ -40,7 +40,7 @@ func ParseOfferItem(item Raw) (OfferItem, error) {
 	// One pass over the (validated) item, descending into "offer" for its "sdp".
 	var it OfferItem
 	var offer byte // first byte of the last "offer" value; 0 when absent
-	s := scanner{buf: item, pos: 1}
+	s := scanner{buf: item, pos: 1, trusted: true}
 	s.ws()
 	for item[s.pos] != '}' {
 		kstart := s.pos

@@ -317,7 +317,7 @@ func (m *Message) scrapeList(arr Raw) {
 
 // appendElements appends the elements of a validated array token.
 func appendElements(dst []Raw, arr Raw) []Raw {
-	s := scanner{buf: arr, pos: 1}
+	s := scanner{buf: arr, pos: 1, trusted: true}
 	s.ws()
 	if arr[s.pos] == ']' {
 		return dst

@@ -1,6 +1,10 @@
 package wire
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // scanner validates JSON with JSON.parse's grammar (RFC 8259: whitespace is space, tab,
 // LF, CR; no leading zeros; no trailing commas) and records where values are. It never
@@ -11,6 +15,9 @@ type scanner struct {
 	depth   int
 	errKind ErrorKind
 	errPos  int
+	// trusted: buf was validated before (a re-walk of a decoded Message's values), so
+	// strings are skipped by looking for their closing quote only, and str reports no flags.
+	trusted bool
 }
 
 // String flags reported by str.
@@ -251,8 +258,10 @@ func plainRun(b []byte, i int) int {
 		q := w ^ (lo * '"')
 		bs := w ^ (lo * '\\')
 		// Standard SWAR tests: a byte < 0x20, a zero byte in q or bs, or a high bit set.
-		if ((w-lo*0x20)&^w|(q-lo)&^q|(bs-lo)&^bs|w)&hi != 0 {
-			break
+		// Borrows can mark bytes above a match, never below one, so the lowest mark is
+		// the first special byte.
+		if m := ((w-lo*0x20)&^w | (q-lo)&^q | (bs-lo)&^bs | w) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for i < len(b) && strClass[b[i]] == 0 {
@@ -265,6 +274,10 @@ func plainRun(b []byte, i int) int {
 func (s *scanner) str() (flags uint8, ok bool) {
 	b := s.buf
 	i := s.pos + 1
+	if s.trusted {
+		s.pos = skipValidatedString(b, i)
+		return 0, true
+	}
 	for {
 		i = plainRun(b, i)
 		if i >= len(b) {
@@ -301,6 +314,23 @@ func (s *scanner) str() (flags uint8, ok bool) {
 		default: // control character
 			return 0, s.fail(ErrSyntax, i)
 		}
+	}
+}
+
+// skipValidatedString returns the index just after the closing quote of a validated string
+// whose content starts at i. Only a quote preceded by an even number of backslashes closes
+// it; bytes.IndexByte finds quotes quickly, and SDPs rarely contain any.
+func skipValidatedString(b []byte, i int) int {
+	for {
+		j := i + bytes.IndexByte(b[i:], '"')
+		k := j
+		for k > i && b[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j + 1
+		}
+		i = j + 1
 	}
 }
 

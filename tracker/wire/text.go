@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -103,10 +105,16 @@ func hex4(b []byte) rune {
 // appendCanonicalString appends a validated string token (with quotes) as JSON.stringify
 // would write the string JSON.parse makes of it.
 func appendCanonicalString(dst []byte, tok []byte) []byte {
-	inner := tok[1 : len(tok)-1]
-	if plainRun(inner, 0) == len(inner) { // control bytes cannot occur: the scanner rejects them
+	if canonicalAsIs(tok[1 : len(tok)-1]) {
 		return append(dst, tok...)
 	}
+	return rewriteString(dst, tok)
+}
+
+// rewriteString is appendCanonicalString without the fast path: it decodes and re-escapes
+// every character.
+func rewriteString(dst []byte, tok []byte) []byte {
+	inner := tok[1 : len(tok)-1]
 	dst = append(dst, '"')
 	for i := 0; i < len(inner); {
 		// Copy the run of plain ASCII up to the next escape or non-ASCII byte at once.
@@ -158,6 +166,41 @@ func appendCanonicalString(dst []byte, tok []byte) []byte {
 		}
 	}
 	return append(dst, '"')
+}
+
+// canonicalAsIs reports whether JSON.stringify writes the content of a validated string
+// token unchanged: it is ASCII and every escape is one of \" \\ \b \f \n \r \t (SDPs
+// are, with their \r\n line ends). Control bytes cannot occur: the scanner rejects them.
+func canonicalAsIs(inner []byte) bool {
+	if !isASCII(inner) {
+		return false
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(inner[i:], '\\')
+		if j < 0 {
+			return true
+		}
+		i += j + 1 // at the escaped byte
+		switch inner[i] {
+		case '"', '\\', 'b', 'f', 'n', 'r', 't':
+			i++
+		default: // '/' or 'u'
+			return false
+		}
+	}
+}
+
+// isASCII reports whether b has no byte ≥ 0x80, eight bytes at a time.
+func isASCII(b []byte) bool {
+	var acc uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		acc |= binary.LittleEndian.Uint64(b[i:])
+	}
+	for ; i < len(b); i++ {
+		acc |= uint64(b[i])
+	}
+	return acc&0x8080808080808080 == 0
 }
 
 // appendBinary appends the binary string of a validated string token (with quotes): one
