@@ -188,6 +188,12 @@ func startWebTorrent(g *group, log *slog.Logger, reg prometheus.Registerer, srv 
 		}
 		tcfg.Trackers = trackers
 	}
+	if tc.Hub.Expiry != tracker.ExpiryConnection {
+		// anacrolix announces each torrent once; with wt-tracker's expiry the seeder drops out
+		// of a segment's swarm 2×announceInterval later although it still seeds it.
+		log.Warn(`the WebTorrent seeder announces each segment only once: set "tracker": {"expiry": "connection"} so it stays in the swarms it seeds`,
+			"tracker.expiry", tc.Hub.Expiry)
+	}
 	ts, err := torrent.New(tcfg, torrent.Options{Logger: log.With("component", "webtorrent"), Registry: reg})
 	if err != nil {
 		return err

@@ -134,7 +134,7 @@ func DefaultListener() ListenerConfig {
 func DefaultConfig() Config {
 	return Config{
 		Servers:           []ListenerConfig{DefaultListener()},
-		Hub:               HubConfig{MaxOffers: DefaultMaxOffers, AnnounceInterval: DefaultAnnounceInterval},
+		Hub:               HubConfig{MaxOffers: DefaultMaxOffers, AnnounceInterval: DefaultAnnounceInterval, Expiry: ExpiryAnnounce},
 		ShutdownTimeout:   DefaultShutdownTimeout,
 		TLSReloadInterval: DefaultTLSReloadInterval,
 		Stats:             StatsConfig{PerInfoHash: true},

@@ -8,8 +8,13 @@ import (
 
 // Run expires peers that have not announced for 2×announceInterval until ctx is done,
 // checking every announceInterval (as wt-tracker's clear-peers interval). It returns nil
-// when ctx is cancelled.
+// when ctx is cancelled. With tracker.expiry "connection" nothing expires on a timer:
+// memberships end with "stopped" or when their connection closes.
 func (h *Hub) Run(ctx context.Context) error {
+	if h.cfg.Expiry == ExpiryConnection {
+		<-ctx.Done()
+		return nil
+	}
 	t := time.NewTicker(time.Duration(h.cfg.AnnounceInterval) * time.Second)
 	defer t.Stop()
 	for {

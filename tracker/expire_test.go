@@ -81,3 +81,35 @@ func TestExpireBoundary(t *testing.T) {
 		t.Fatal("expired peer still known")
 	}
 }
+
+// TestExpiryConnection: with tracker.expiry "connection" (anacrolix-style clients that
+// announce once), memberships survive any number of sweep intervals while the connection is
+// open, and go when it disconnects.
+func TestExpiryConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTestHub(t, HubConfig{AnnounceInterval: 10, Expiry: ExpiryConnection})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- h.Run(ctx) }()
+
+		seeder, other := h.client(), h.client()
+		seeder.send(announce("x", "seeder", ""))
+		other.send(announce("x", "other", ""))
+		time.Sleep(10 * time.Minute) // 30 announce intervals without a re-announce
+		synctest.Wait()
+		if st := h.Stats(false); st.Peers != 2 {
+			t.Fatalf("memberships expired while connected: %+v", st)
+		}
+		if n := h.metric("swarmcast_tracker_peers_expired_total", ""); n != 0 {
+			t.Fatalf("expired counter %v, want 0", n)
+		}
+		h.Disconnect(seeder.sess)
+		if st := h.Stats(false); st.Peers != 1 {
+			t.Fatalf("after disconnect: %+v", st)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}

@@ -21,7 +21,21 @@ import (
 type HubConfig struct {
 	MaxOffers        int `json:"maxOffers"`        // default 20
 	AnnounceInterval int `json:"announceInterval"` // seconds; default 20
+	// Expiry says when a swarm membership ends without a "stopped" (swarmcast addition):
+	//   "announce" (default, wt-tracker): 2×announceInterval after its last announce, even
+	//     while the connection is open;
+	//   "connection": when its connection closes. For clients that announce once and never
+	//     re-announce on a timer, such as anacrolix/torrent (the WebTorrent seeder): their
+	//     memberships then live as long as their socket. Dead sockets are still dropped by
+	//     websockets.idleTimeout, and disconnects remove every membership.
+	Expiry string `json:"expiry"`
 }
+
+// Expiry modes of HubConfig.Expiry.
+const (
+	ExpiryAnnounce   = "announce"
+	ExpiryConnection = "connection"
+)
 
 // Defaults and bounds of HubConfig.
 const (
@@ -43,6 +57,12 @@ func (c *HubConfig) Validate() error {
 	}
 	if c.AnnounceInterval == 0 {
 		c.AnnounceInterval = DefaultAnnounceInterval
+	}
+	if c.Expiry == "" {
+		c.Expiry = ExpiryAnnounce
+	}
+	if c.Expiry != ExpiryAnnounce && c.Expiry != ExpiryConnection {
+		return jsonconf.Errorf("tracker.expiry", "must be %q or %q, got %q", ExpiryAnnounce, ExpiryConnection, c.Expiry)
 	}
 	if c.MaxOffers < 0 || c.MaxOffers > maxMaxOffers {
 		return jsonconf.Errorf("tracker.maxOffers", "must be between 1 and %d, got %d", maxMaxOffers, c.MaxOffers)

@@ -194,8 +194,10 @@ func TestHubConfigValidate(t *testing.T) {
 		errKey  string
 		errText string
 	}{
-		{"defaults", HubConfig{}, HubConfig{MaxOffers: 20, AnnounceInterval: 20}, "", ""},
-		{"sample config", HubConfig{MaxOffers: 20, AnnounceInterval: 120}, HubConfig{MaxOffers: 20, AnnounceInterval: 120}, "", ""},
+		{"defaults", HubConfig{}, HubConfig{MaxOffers: 20, AnnounceInterval: 20, Expiry: "announce"}, "", ""},
+		{"sample config", HubConfig{MaxOffers: 20, AnnounceInterval: 120}, HubConfig{MaxOffers: 20, AnnounceInterval: 120, Expiry: "announce"}, "", ""},
+		{"expiry connection", HubConfig{Expiry: "connection"}, HubConfig{MaxOffers: 20, AnnounceInterval: 20, Expiry: "connection"}, "", ""},
+		{"bad expiry", HubConfig{Expiry: "never"}, HubConfig{}, "tracker.expiry", "must be"},
 		{"negative offers", HubConfig{MaxOffers: -1}, HubConfig{}, "tracker.maxOffers", "must be between"},
 		{"huge offers", HubConfig{MaxOffers: 1 << 20}, HubConfig{}, "tracker.maxOffers", "must be between"},
 		{"negative interval", HubConfig{AnnounceInterval: -5}, HubConfig{}, "tracker.announceInterval", "seconds"},
