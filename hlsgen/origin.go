@@ -127,18 +127,12 @@ func (o *origin) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		o.bytes.Add(float64(w.n))
 	}()
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Date, Age, ETag")
-	h.Set("X-Content-Type-Options", "nosniff")
+	SetCORSHeaders(h)
 
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
-		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Range, Content-Type, If-None-Match, If-Modified-Since")
-		h.Set("Access-Control-Max-Age", "86400")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
+		WritePreflight(w)
 		return
 	default:
 		h.Set("Allow", "GET, HEAD, OPTIONS")
@@ -251,4 +245,24 @@ func statusClass(code int) string {
 		code = http.StatusOK
 	}
 	return strconv.Itoa(code/100) + "xx"
+}
+
+// SetCORSHeaders sets the headers every origin response carries (404s included), so that
+// players and P2P libraries on any page can read the stream and its byte ranges. Other
+// handlers that serve next to the stream (the WebTorrent torrents.json) use it too.
+func SetCORSHeaders(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Date, Age, ETag")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// WritePreflight answers a CORS preflight (OPTIONS) with 204: GET and HEAD with Range and
+// conditional headers allowed, cached by the browser for a day.
+func WritePreflight(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Range, Content-Type, If-None-Match, If-Modified-Since")
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -92,4 +93,28 @@ func Eventually(tb testing.TB, timeout, interval time.Duration, cond func() erro
 		}
 		time.Sleep(interval)
 	}
+}
+
+// LeakCheckMain runs a package's tests and then fails the package if goroutines started by
+// them outlive them: after the tests pass, the goroutine count must come back to at most
+// slack above what it was before, within wait. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m, 2, 20*time.Second)) }
+func LeakCheckMain(m *testing.M, slack int, wait time.Duration) int {
+	base := runtime.NumGoroutine()
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	deadline := time.Now().Add(wait)
+	for runtime.NumGoroutine() > base+slack {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			fmt.Fprintf(os.Stderr, "goroutine leak: %d goroutines after the tests, %d before\n%s\n", runtime.NumGoroutine(), base, buf)
+			return 1
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0
 }

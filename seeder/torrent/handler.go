@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
+
+	"swarmcast/hlsgen"
 )
 
 // IndexFile is the name under which Handler serves the index of live torrents.
@@ -46,17 +48,11 @@ func (s *Seeder) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &noStoreOnError{ResponseWriter: rw}
 	h := w.Header()
 	// The HLS origin's headers (hlsgen.NewOrigin, docs/hls-origin-and-testcard.md §3.3).
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Date, Age, ETag")
-	h.Set("X-Content-Type-Options", "nosniff")
+	hlsgen.SetCORSHeaders(h)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
-		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Range, Content-Type, If-None-Match, If-Modified-Since")
-		h.Set("Access-Control-Max-Age", "86400")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
+		hlsgen.WritePreflight(w)
 		return
 	default:
 		h.Set("Allow", "GET, HEAD, OPTIONS")
