@@ -180,10 +180,7 @@ func appendFrame(dst []byte, op byte, rsv1 bool, payload []byte) []byte {
 
 // jsonString returns s as a JSON string literal.
 func jsonString(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // a Go string always marshals
-	}
+	b, _ := json.Marshal(s) // a Go string always marshals
 	return string(b)
 }
 

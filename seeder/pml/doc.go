@@ -17,5 +17,5 @@
 // "similar int arrays", split over several messages when longer than the maximum message size.
 //
 // The formats were taken from the published npm packages (see docs/seeder.md and
-// /work/shared/docs/pml-protocol.md for the derivation and the test vectors).
+// ../shared/docs/pml-protocol.md for the derivation and the test vectors).
 package pml
