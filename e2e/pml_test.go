@@ -210,18 +210,21 @@ func checkSwarm(t *testing.T, run swarmRun) {
 		t.Errorf("bytes were exchanged with %d distinct peer ids, but there are only %d pages", len(ids), len(run.final))
 	}
 
-	// Bytes uploaded equal P2P bytes downloaded. An uploader counts a chunk when it hands it
-	// to its data channel, the receiver when it arrives, and a receiver counts every chunk
-	// that arrives (even for a request it has since cancelled), so after loading stopped and
-	// the channels drained the two sums differ only by chunks lost with a peer connection
-	// that closed while they were in flight: at most one 64 KiB buffer per connection closed.
+	// Bytes uploaded equal P2P bytes downloaded, up to what was in flight. An uploader counts
+	// a chunk when it hands it to its data channel, the receiver when it arrives. After
+	// loading stopped and the channels drained the two sums differ only by chunks lost with a
+	// peer connection that closed while they were in flight (at most one 64 KiB buffer per
+	// closed connection) and by chunks that arrived for a request the receiver had just
+	// cancelled: PML 0.6 drops those without counting them (seen in CI: 63,732 bytes over 3
+	// pages). So allow one 64 KiB buffer per closed connection plus 128 KiB per page;
+	// a receiver can never count more than was sent.
 	closes := 0
 	for _, s := range run.final {
 		closes += s.PeerCloses
 	}
-	slack := int64(closes) * 64 << 10
+	slack := int64(closes)*64<<10 + int64(len(run.final))*128<<10
 	if diff := tot.UploadedBytes - tot.P2PBytes; diff < 0 || diff > slack {
-		t.Errorf("uploaded %d bytes but downloaded %d bytes over P2P (difference %d, allowed 0..%d for %d closed connections)",
+		t.Errorf("uploaded %d bytes but downloaded %d bytes over P2P (difference %d, allowed 0..%d for %d closed connections and the cancelled requests)",
 			tot.UploadedBytes, tot.P2PBytes, diff, slack, closes)
 	}
 
