@@ -51,6 +51,11 @@ func parseMediaPlaylist(b []byte) (*mediaPlaylist, error) {
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("bad EXT-X-MEDIA-SEQUENCE %q", line)
 			}
+			// RFC 8216 §4.3.3.2: the tag must come before the first media segment; a later one
+			// would renumber segments already read.
+			if len(p.Segments) > 0 {
+				return nil, fmt.Errorf("EXT-X-MEDIA-SEQUENCE after the first segment: %q", line)
+			}
 			p.MediaSequence = n
 		case strings.HasPrefix(line, "#EXT-X-TARGETDURATION:"):
 			f, err := strconv.ParseFloat(strings.TrimSpace(line[len("#EXT-X-TARGETDURATION:"):]), 64)
