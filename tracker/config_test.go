@@ -145,6 +145,7 @@ func TestDecodeConfigErrors(t *testing.T) {
 		{"low memory string", `{"servers":[{"server":{"ssl_prefer_low_memory_usage":"yes"}}]}`, "servers[0].server.ssl_prefer_low_memory_usage"},
 		{"path relative", `{"servers":[{"websockets":{"path":"announce"}}]}`, "servers[0].websockets.path"},
 		{"path inner star", `{"servers":[{"websockets":{"path":"/a*/b"}}]}`, "servers[0].websockets.path"},
+		{"path empty segment", `{"servers":[{"websockets":{"path":"//*"}}]}`, "servers[0].websockets.path"},
 		{"payload zero", `{"servers":[{"websockets":{"maxPayloadLength":0}}]}`, "servers[0].websockets.maxPayloadLength"},
 		{"payload string", `{"servers":[{"websockets":{"maxPayloadLength":"64k"}}]}`, "servers[0].websockets.maxPayloadLength"},
 		{"idle negative", `{"servers":[{},{"websockets":{"idleTimeout":-5}}]}`, "servers[1].websockets.idleTimeout"},

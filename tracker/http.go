@@ -19,6 +19,9 @@ func compilePath(p string) (pathPattern, error) {
 	if !strings.HasPrefix(p, "/") {
 		return pathPattern{}, fmt.Errorf("must start with \"/\", got %q", p)
 	}
+	if strings.Contains(p, "//") {
+		return pathPattern{}, fmt.Errorf("empty path segment (\"//\") in %q", p)
+	}
 	var pp pathPattern
 	rest := strings.TrimPrefix(p, "/")
 	if rest == "*" {
