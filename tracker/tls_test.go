@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -385,5 +386,32 @@ func TestTLSCiphersApplied(t *testing.T) {
 				t.Errorf("handshake error = %v, want success: %v", err, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestLegacyKeyWrongPassphrases: legacy PEM encryption has no integrity check, and about
+// one wrong passphrase in 256 passes its padding check; every one must still be reported
+// as a wrong passphrase, never as a garbage key handed on to the certificate check.
+func TestLegacyKeyWrongPassphrases(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", der, []byte("s3cret"), x509.PEMCipherAES256) //nolint:staticcheck // the legacy format under test
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(block)
+	for i := range 2000 {
+		if _, err := decryptKeyPEM(data, fmt.Sprintf("wrong-%d", i)); !errors.Is(err, errBadPassphrase) {
+			t.Fatalf("passphrase wrong-%d: err = %v, want errBadPassphrase", i, err)
+		}
+	}
+	if _, err := decryptKeyPEM(data, "s3cret"); err != nil {
+		t.Fatalf("right passphrase: %v", err)
 	}
 }

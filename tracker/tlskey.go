@@ -48,13 +48,18 @@ func decryptKeyPEM(data []byte, passphrase string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !parsesAsKey(der) {
+				return nil, errBadPassphrase
+			}
 			return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 		case strings.HasSuffix(b.Type, "PRIVATE KEY") && x509.IsEncryptedPEMBlock(b): //nolint:staticcheck // legacy format still in use
 			if passphrase == "" {
 				return nil, errNeedPassphrase
 			}
 			der, err := x509.DecryptPEMBlock(b, []byte(passphrase)) //nolint:staticcheck // legacy format still in use
-			if err != nil {
+			// The legacy format has no integrity check: a wrong passphrase passes the padding
+			// check about once in 256 tries and yields garbage, so the result must parse too.
+			if err != nil || !parsesAsKey(der) {
 				return nil, errBadPassphrase
 			}
 			return pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: der}), nil
@@ -191,4 +196,17 @@ func decryptPKCS8(der, passphrase []byte) ([]byte, error) {
 		return nil, errBadPassphrase
 	}
 	return plain, nil
+}
+
+// parsesAsKey reports whether der is a private key in one of the encodings TLS accepts
+// (PKCS#1 RSA, SEC 1 EC, PKCS#8).
+func parsesAsKey(der []byte) bool {
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(der)
+	return err == nil
 }
