@@ -1,38 +1,20 @@
 package tracker
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"swarmcast/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDebugTracing: every message kind is traced at debug level, and nothing is logged
 // per message at info level.
 func TestDebugTracing(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
 		t.Run(level.String(), func(t *testing.T) {
-			var buf syncBuffer
+			var buf testutil.SyncBuffer
 			h, err := NewHub(HubConfig{}, nil, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level})))
 			if err != nil {
 				t.Fatal(err)

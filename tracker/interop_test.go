@@ -54,31 +54,13 @@ type nodeProc struct {
 	name    string
 	cmd     *exec.Cmd
 	events  chan nodeEvent
-	stderr  *syncBuffer
+	stderr  *testutil.SyncBuffer
 	closeIn func()
 	exited  chan struct{}
 	// bad receives a description of every error or warning event of every process of
 	// the test, so that waiting on one process fails as soon as another one reports one.
 	bad     chan string
 	started time.Time
-}
-
-// syncBuffer is a bytes.Buffer safe for the exec copier goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // lineWriter turns the script's stdout into events; lines that are not JSON objects are
@@ -89,7 +71,7 @@ type lineWriter struct {
 	buf    []byte
 	events chan nodeEvent
 	bad    chan string
-	all    *syncBuffer
+	all    *testutil.SyncBuffer
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -148,8 +130,8 @@ func startNode(t *testing.T, root, nodeBin string, bad chan string, name, script
 	cmd := exec.Command(nodeBin, append([]string{filepath.Join(root, "tracker", "testdata", "interop", script)}, args...)...)
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &nodeProc{name: name, cmd: cmd, events: make(chan nodeEvent, 1024), stderr: &syncBuffer{}, exited: make(chan struct{}), bad: bad, started: time.Now()}
-	stdout := &syncBuffer{}
+	p := &nodeProc{name: name, cmd: cmd, events: make(chan nodeEvent, 1024), stderr: &testutil.SyncBuffer{}, exited: make(chan struct{}), bad: bad, started: time.Now()}
+	stdout := &testutil.SyncBuffer{}
 	cmd.Stdout = &lineWriter{name: name, events: p.events, bad: bad, all: stdout}
 	cmd.Stderr = p.stderr
 	stdin, err := cmd.StdinPipe()
@@ -469,7 +451,7 @@ func TestInteropAnacrolixWebtorrent(t *testing.T) {
 		`,"left":100,"numwant":1,"offers":[]}`)
 	raw.expect(reply(anaIHJSON, 0, 1))
 
-	sent := &syncBuffer{} // every byte anacrolix writes to the tracker
+	sent := &testutil.SyncBuffer{} // every byte anacrolix writes to the tracker
 	logs := &logCapture{}
 	logger := alog.NewLogger("anacrolix-webtorrent")
 	logger.SetHandlers(logs)
@@ -584,7 +566,7 @@ func TestInteropAnacrolixWebtorrent(t *testing.T) {
 // recordingConn copies everything written to the connection into rec.
 type recordingConn struct {
 	net.Conn
-	rec *syncBuffer
+	rec *testutil.SyncBuffer
 }
 
 func (c *recordingConn) Write(p []byte) (int, error) {
