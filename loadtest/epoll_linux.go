@@ -11,10 +11,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"swarmcast/internal/epoll"
 )
 
 // The epoll engine serves every plain-WebSocket connection from one goroutine: raw
-// non-blocking sockets outside Go's netpoller, one epoll_wait per batch of ready sockets,
+// non-blocking sockets outside Go's netpoller, one epoll wait (internal/epoll: it parks on
+// Go's poller instead of holding a thread) per batch of ready sockets,
 // one read per readiness event and one write per batch of answers. Compared with a
 // goroutine per connection this saves the scheduler's park/unpark and netpoll work on
 // every message, which was about a quarter of the generator's CPU.
@@ -112,8 +115,8 @@ func sockaddr(ap netip.AddrPort) syscall.Sockaddr {
 
 // eloop is the epoll event loop.
 type eloop struct {
-	rn   *runner
-	epfd int
+	rn *runner
+	ep *epoll.Poller
 
 	mu      sync.Mutex
 	pending []*eclient // registered by dialers, not yet seen by the loop
@@ -133,11 +136,11 @@ type eclient struct {
 }
 
 func newELoop(rn *runner) (*eloop, error) {
-	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	ep, err := epoll.New()
 	if err != nil {
-		return nil, fmt.Errorf("epoll: %w", err)
+		return nil, err
 	}
-	return &eloop{rn: rn, epfd: fd, conns: map[int32]*eclient{}}, nil
+	return &eloop{rn: rn, ep: ep, conns: map[int32]*eclient{}}, nil
 }
 
 // add hands a connected client to the loop; its first announce is at first (zero: never).
@@ -149,10 +152,9 @@ func (l *eloop) add(c *client, first time.Time) error {
 		syscall.Close(c.ws.fd)
 		return errStopped
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.ws.fd)}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.ws.fd, &ev); err != nil {
+	if err := l.ep.Add(c.ws.fd, epoll.In|epoll.RdHup); err != nil {
 		syscall.Close(c.ws.fd)
-		return fmt.Errorf("epoll_ctl: %w", err)
+		return err
 	}
 	l.rn.ctr.Connected.Add(1)
 	l.pending = append(l.pending, ec)
@@ -183,7 +185,7 @@ func (l *eloop) run(ctx context.Context) {
 		for _, ec := range l.conns {
 			l.drop(ec, nil)
 		}
-		syscall.Close(l.epfd)
+		_ = l.ep.Close()
 	}()
 	for ctx.Err() == nil {
 		l.takePending()
@@ -193,8 +195,8 @@ func (l *eloop) run(ctx context.Context) {
 				timeout = max(d, 0)
 			}
 		}
-		n, err := syscall.EpollWait(l.epfd, events, int((timeout+time.Millisecond-1)/time.Millisecond))
-		if err != nil && err != syscall.EINTR {
+		n, err := l.ep.Wait(events, time.Now().Add(timeout))
+		if err != nil {
 			l.rn.log.Error("epoll_wait failed", "err", err)
 			return
 		}
@@ -203,13 +205,13 @@ func (l *eloop) run(ctx context.Context) {
 			if ec == nil {
 				continue
 			}
-			if ev.Events&syscall.EPOLLOUT != 0 {
+			if ev.Events&epoll.Out != 0 {
 				if err := l.writePending(ec); err != nil {
 					l.drop(ec, err)
 					continue
 				}
 			}
-			if ev.Events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
+			if ev.Events&(epoll.In|epoll.Err|epoll.Hup|epoll.RdHup) != 0 {
 				if err := l.readable(ec); err != nil {
 					l.drop(ec, err)
 				}
@@ -253,7 +255,7 @@ func (l *eloop) readable(ec *eclient) error {
 	if len(free) == 0 {
 		return errors.New("read buffer full")
 	}
-	n, err := syscall.Read(ws.fd, free)
+	n, err := epoll.Read(ws.fd, free)
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		return nil
 	}
@@ -289,7 +291,7 @@ func (l *eloop) flush(ec *eclient) error {
 		ec.wpend = append(ec.wpend, ec.out...)
 		return nil
 	}
-	n, err := syscall.Write(ec.ws.fd, ec.out)
+	n, err := epoll.Writev(ec.ws.fd, ec.out, nil)
 	if err != nil && err != syscall.EAGAIN && err != syscall.EINTR {
 		return err
 	}
@@ -299,12 +301,11 @@ func (l *eloop) flush(ec *eclient) error {
 		return nil
 	}
 	ec.wpend = append(ec.wpend[:0], ec.out[n:]...)
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLOUT, Fd: int32(ec.ws.fd)}
-	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, ec.ws.fd, &ev)
+	return l.ep.Mod(ec.ws.fd, epoll.In|epoll.RdHup|epoll.Out)
 }
 
 func (l *eloop) writePending(ec *eclient) error {
-	n, err := syscall.Write(ec.ws.fd, ec.wpend)
+	n, err := epoll.Writev(ec.ws.fd, ec.wpend, nil)
 	if err != nil && err != syscall.EAGAIN && err != syscall.EINTR {
 		return err
 	}
@@ -315,8 +316,7 @@ func (l *eloop) writePending(ec *eclient) error {
 		return nil
 	}
 	ec.wpend = nil
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(ec.ws.fd)}
-	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, ec.ws.fd, &ev)
+	return l.ep.Mod(ec.ws.fd, epoll.In|epoll.RdHup)
 }
 
 // drop closes a connection; err non-nil means it ended before the run did.
@@ -329,7 +329,7 @@ func (l *eloop) drop(ec *eclient, err error) {
 	if ec.hi >= 0 {
 		heap.Remove(&l.due, ec.hi)
 	}
-	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	_ = l.ep.Del(fd)
 	syscall.Close(fd)
 	l.rn.ctr.Connected.Add(-1)
 	if err != nil && !l.rn.stopped() {

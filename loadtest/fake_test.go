@@ -78,7 +78,11 @@ func startFakeTrackerOpts(t *testing.T, useTLS bool) *fakeTracker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns sync.WaitGroup
+	var (
+		conns  sync.WaitGroup
+		connMu sync.Mutex // orders conns.Add against the cleanup's Wait
+		closed bool       // guarded by connMu
+	)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			ft.remotes.Store(host, struct{}{})
@@ -92,9 +96,15 @@ func startFakeTrackerOpts(t *testing.T, useTLS bool) *fakeTracker {
 		}
 		// Like wt-tracker: inflate what clients send, never compress replies.
 		ws.EnableWriteCompression(false)
-		conns.Add(1)
-		defer conns.Done()
 		defer ws.Close()
+		connMu.Lock()
+		if closed {
+			connMu.Unlock()
+			return
+		}
+		conns.Add(1)
+		connMu.Unlock()
+		defer conns.Done()
 		ft.serve(ws)
 	})}
 	scheme := "ws"
@@ -105,6 +115,9 @@ func startFakeTrackerOpts(t *testing.T, useTLS bool) *fakeTracker {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		connMu.Lock()
+		closed = true
+		connMu.Unlock()
 		conns.Wait()
 	})
 	ft.URL = scheme + "://" + ln.Addr().String() + "/announce"

@@ -61,6 +61,10 @@ func (t *Template) AppendFill(dst []byte, ids func(Slot) []byte) []byte {
 	return dst
 }
 
+// storedLiteralMax is the length under which a literal of a compressed template travels
+// uncompressed, in the stored block of the ids around it.
+const storedLiteralMax = 128
+
 // buildTemplate assembles parts into a text frame. With deflate, literals are compressed
 // and holes travel in stored blocks, giving a valid permessage-deflate payload whose ids
 // can be overwritten in place.
@@ -78,30 +82,44 @@ func buildTemplate(ps []part, deflate bool) (*Template, error) {
 		}
 	} else {
 		var buf bytes.Buffer
-		// history is the message so far with every hole as NUL bytes. Each literal is
-		// compressed with it as the preset dictionary, so it may refer back to earlier
-		// literals (as a browser's whole-message compression would) but never into a
-		// hole: no literal contains a NUL, so no match can cover one.
-		var history []byte
+		// history is the message so far with every hole as NUL bytes. Each long literal
+		// is compressed with it as the preset dictionary, so it may refer back to
+		// earlier text (as a browser's whole-message compression would) but never into
+		// a hole: no literal contains a NUL, so no match can cover one. Holes and the
+		// short literals around them travel together in one stored block, so a message
+		// has about as many Huffman tables for the tracker to build as a browser's
+		// single-stream message (one per long literal, not one per gap between ids).
+		var history, run []byte
+		var runHoles []holeAt
+		flushRun := func() {
+			if len(run) == 0 {
+				return
+			}
+			// A stored block: 3 header bits (not final, type 00) padded to a byte, LEN
+			// and NLEN little-endian, then the raw bytes. When the output so far ends
+			// with a sync flush, that flush's empty stored block (header already in the
+			// stream, then 00 00 ff ff) becomes this block by rewriting its LEN/NLEN;
+			// otherwise (at the start) a header byte is written.
+			if bytes.HasSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff}) {
+				buf.Truncate(buf.Len() - 4)
+			} else {
+				buf.WriteByte(0)
+			}
+			var ln [4]byte
+			binary.LittleEndian.PutUint16(ln[0:], uint16(len(run)))
+			binary.LittleEndian.PutUint16(ln[2:], ^uint16(len(run)))
+			buf.Write(ln[:])
+			for _, h := range runHoles {
+				holes = append(holes, holeAt{h.slot, buf.Len() + h.off})
+			}
+			buf.Write(run)
+			run, runHoles = nil, nil
+		}
 		for _, p := range ps {
 			if p.hole {
+				runHoles = append(runHoles, holeAt{p.slot, len(run)})
+				run = append(run, bytes.Repeat([]byte{'0'}, IDLen)...)
 				history = append(history, make([]byte, IDLen)...)
-				// A stored block: 3 header bits (not final, type 00) padded to a byte, LEN
-				// and NLEN little-endian, then the raw bytes. When the output so far ends
-				// with a sync flush, that flush's empty stored block (header already in
-				// the stream, then 00 00 ff ff) becomes this block by rewriting its
-				// LEN/NLEN; otherwise (at the start) a header byte is written.
-				if bytes.HasSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff}) {
-					buf.Truncate(buf.Len() - 4)
-				} else {
-					buf.WriteByte(0)
-				}
-				var ln [4]byte
-				binary.LittleEndian.PutUint16(ln[0:], IDLen)
-				binary.LittleEndian.PutUint16(ln[2:], ^uint16(IDLen))
-				buf.Write(ln[:])
-				holes = append(holes, holeAt{p.slot, buf.Len()})
-				buf.Write(bytes.Repeat([]byte{'0'}, IDLen))
 				continue
 			}
 			if p.lit == "" {
@@ -110,6 +128,12 @@ func buildTemplate(ps []part, deflate bool) (*Template, error) {
 			if strings.IndexByte(p.lit, 0) >= 0 {
 				return nil, fmt.Errorf("template literal contains a NUL byte")
 			}
+			if len(p.lit) < storedLiteralMax && len(run)+len(p.lit) <= 0xFFFF {
+				run = append(run, p.lit...)
+				history = append(history, p.lit...)
+				continue
+			}
+			flushRun()
 			w, err := flate.NewWriterDict(&buf, flate.BestCompression, history)
 			history = append(history, p.lit...)
 			if err != nil {
@@ -122,10 +146,12 @@ func buildTemplate(ps []part, deflate bool) (*Template, error) {
 				return nil, fmt.Errorf("deflate: %w", err)
 			}
 		}
+		endsStored := len(run) > 0
+		flushRun()
 		payload = buf.Bytes()
 		// RFC 7692: the message ends with an empty stored block whose LEN/NLEN (00 00 ff ff)
 		// are removed; the receiver appends them again.
-		if len(ps) == 0 || ps[len(ps)-1].hole {
+		if len(payload) == 0 || endsStored {
 			payload = append(payload, 0)
 		} else {
 			if !bytes.HasSuffix(payload, []byte{0, 0, 0xff, 0xff}) {

@@ -59,7 +59,7 @@ func (h *Hub) announce(sess *Session, m *wire.Message, completed bool) error {
 
 	// Frames are decided under the lock and sent after it (the deferred flush runs after the
 	// deferred Unlock).
-	var ob outbox
+	ob := outbox{from: sess}
 	defer h.flush(&ob)
 
 	now := h.now()

@@ -12,7 +12,7 @@ import (
 // the answerer, and the answerer's swarm time is not refreshed. Unlike wt-tracker, an
 // unknown to_peer_id drops the answer (counted) instead of closing the answerer's socket:
 // the offerer may just have left.
-func (h *Hub) answer(m *wire.Message) error {
+func (h *Hub) answer(from *Session, m *wire.Message) error {
 	h.met.in[inAnswer].Inc()
 	if m.ToPeerID.Kind != wire.KindString {
 		return clientError(errAnswerToPeerID)
@@ -39,9 +39,9 @@ func (h *Hub) answer(m *wire.Message) error {
 		}
 		return nil
 	}
-	sess := to.sess
+	dst := to.sess
 	h.mu.Unlock()
-	h.send(sess, frame, outAnswer) // outside the lock: Send may start a writer goroutine
+	h.send(from, dst, frame, outAnswer) // outside the lock: Send may write
 	h.met.answersRouted.Inc()
 	if h.tracing() {
 		h.log.LogAttrs(context.Background(), slog.LevelDebug, "tracker: answer routed",

@@ -90,6 +90,10 @@ type WebSocketOptions struct {
 	// swarmcast additions.
 	SendQueueLength int `json:"sendQueueLength"` // outgoing frames queued per connection; overflow closes it
 	WriteTimeout    int `json:"writeTimeout"`    // seconds for one frame write before the connection is dropped
+	// Transport carries the connections: "auto" (the default) uses event loops (epoll, no
+	// goroutine per connection) for plain ws on Linux and gorilla/websocket goroutines
+	// for wss and elsewhere; "epoll" insists on event loops; "goroutines" never uses them.
+	Transport string `json:"transport"`
 }
 
 // AccessConfig is "websocketsAccess": an Origin check at upgrade, shared by all listeners.
@@ -125,6 +129,7 @@ func DefaultListener() ListenerConfig {
 			Compression:      DefaultCompression,
 			SendQueueLength:  DefaultSendQueueLength,
 			WriteTimeout:     DefaultWriteTimeout,
+			Transport:        TransportAuto,
 		},
 	}
 }
@@ -291,7 +296,24 @@ func (l ListenerConfig) validate(prefix string) error {
 	if err := secondsInRange(key("websockets", "writeTimeout"), w.WriteTimeout, 1); err != nil {
 		return err
 	}
+	switch w.Transport {
+	case TransportAuto, TransportGoroutines:
+	case TransportEventLoop:
+		if !eventLoopsAvailable {
+			return jsonconf.Errorf(key("websockets", "transport"), "%q needs Linux; use %q or %q", w.Transport, TransportAuto, TransportGoroutines)
+		}
+		if s.TLS() {
+			return jsonconf.Errorf(key("websockets", "transport"), "%q serves plain ws only; TLS listeners use %q", w.Transport, TransportGoroutines)
+		}
+	default:
+		return jsonconf.Errorf(key("websockets", "transport"), "must be %q, %q or %q, got %q", TransportAuto, TransportEventLoop, TransportGoroutines, w.Transport)
+	}
 	return nil
+}
+
+// eventLoops reports whether the listener's connections go to the event-loop transport.
+func (l ListenerConfig) eventLoops() bool {
+	return eventLoopsAvailable && !l.Server.TLS() && l.WebSockets.Transport != TransportGoroutines
 }
 
 // address is "host:port" as wt-tracker prints it in /stats.json and its log line (plain

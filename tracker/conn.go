@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,9 +56,20 @@ type conn struct {
 	shutdown bool // the server is shutting down: the writer sends 1001 and stops
 
 	// Any goroutine (atomics).
-	reason   atomic.Uint32 // the first CloseReason recorded; 0 while open
-	lastSeen atomic.Int64  // listener tick of the last frame received
-	pinged   atomic.Bool   // a ping was queued since lastSeen last moved
+	reason atomic.Uint32 // the first CloseReason recorded; 0 while open
+	idleState
+}
+
+func (c *conn) idle() *idleState { return &c.idleState }
+
+// queuePing asks the writer for a ping (a nil frame); false when the queue is full (the
+// connection is busy anyway) or the connection is closing.
+func (c *conn) queuePing() bool { return c.enqueue(nil) == enqueued }
+
+// cut records r unless a reason is set and closes the TCP connection regardless.
+func (c *conn) cut(r CloseReason) {
+	c.setReason(r)
+	_ = c.raw.Close()
 }
 
 // maxIdleQueueCap is the largest queue backing array a connection keeps once its writer
@@ -176,10 +186,15 @@ func (c *conn) kill(r CloseReason) {
 }
 
 // touch records that a frame arrived (idle detection).
-func (c *conn) touch() {
-	c.lastSeen.Store(c.l.tick.Load())
-	if c.pinged.Load() {
-		c.pinged.Store(false)
+func (c *conn) touch() { c.idleState.touch(c.l) }
+
+// touch records that a frame arrived on a connection of l.
+func (st *idleState) touch(l *listener) {
+	if t := l.tick.Load(); st.lastSeen.Load() != t {
+		st.lastSeen.Store(t)
+	}
+	if st.pinged.Load() {
+		st.pinged.Store(false)
 	}
 }
 
@@ -223,24 +238,13 @@ func putReadBuf(bp *[]byte) {
 // run is the connection's reader goroutine: it reads until the connection ends, then
 // tears it down (hub, registry, metrics).
 func (c *conn) run() {
-	l := c.l
-	s := l.srv
-	defer s.connWG.Done()
+	s := c.l.srv
 	reason := c.readLoop()
 	c.setReason(reason)
 	c.stop()
 	s.hub.Disconnect(c.sess)
 	_ = c.raw.Close()
-	l.mu.Lock()
-	delete(l.conns, c)
-	l.mu.Unlock()
-	l.count.Add(-1)
-	l.gauge.Dec()
-	reason = CloseReason(c.reason.Load())
-	s.metrics.closes.WithLabelValues(reason.String()).Inc()
-	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		s.log.Debug("tracker: connection closed", append(c.logAttrs(), "reason", reason.String())...)
-	}
+	c.l.release(c, CloseReason(c.reason.Load()))
 }
 
 // readLoop reads frames until the connection ends and returns why it ended.

@@ -218,7 +218,7 @@ func (h *Hub) dispatch(sess *Session, m *wire.Message) error {
 		switch m.Event {
 		case wire.EventAbsent, wire.EventNull, wire.EventRegular:
 			if m.Answer != wire.KindAbsent && m.Answer != wire.KindNull {
-				return h.answer(m)
+				return h.answer(sess, m)
 			}
 			return h.announce(sess, m, false)
 		case wire.EventStarted:
@@ -237,12 +237,19 @@ func (h *Hub) dispatch(sess *Session, m *wire.Message) error {
 	return clientError(errUnknownAction)
 }
 
-// send hands a frame to a session's connection. It is called without h.mu: frames decided
-// under the lock are collected in an outbox and sent after Unlock (see flush), which keeps
-// the lock hold time down to the membership update (Send may start a writer goroutine).
-func (h *Hub) send(s *Session, frame []byte, kind outKind) {
+// send hands a frame to a session's connection; from is the session whose message caused
+// it (when from's connection is a Relayer, the frame goes through it). It is called without
+// h.mu: frames decided under the lock are collected in an outbox and sent after Unlock (see
+// flush), which keeps the lock hold time down to the membership update.
+func (h *Hub) send(from, s *Session, frame []byte, kind outKind) {
 	h.met.out[kind].Inc()
-	if !s.sender.Send(frame) {
+	var ok bool
+	if r, isRelayer := from.sender.(Relayer); isRelayer {
+		ok = r.Relay(s.sender, frame)
+	} else {
+		ok = s.sender.Send(frame)
+	}
+	if !ok {
 		h.met.sendDropped[kind].Inc()
 	}
 }
@@ -258,6 +265,7 @@ type outFrame struct {
 // order (frames for one connection keep their order). It lives on the caller's stack: the
 // first len(fixed) frames need no allocation. Owned by the goroutine running the hub call.
 type outbox struct {
+	from  *Session // the session whose message is being handled
 	n     int
 	fixed [24]outFrame
 	more  []outFrame // frames beyond len(fixed) (maxOffers above 23)
@@ -278,12 +286,12 @@ func (o *outbox) add(s *Session, frame []byte, kind outKind) {
 func (h *Hub) flush(o *outbox) {
 	for i := range o.fixed[:o.n] {
 		f := &o.fixed[i]
-		h.send(f.sess, f.frame, f.kind)
+		h.send(o.from, f.sess, f.frame, f.kind)
 		*f = outFrame{}
 	}
 	for i := range o.more {
 		f := &o.more[i]
-		h.send(f.sess, f.frame, f.kind)
+		h.send(o.from, f.sess, f.frame, f.kind)
 	}
 	o.n, o.more = 0, nil
 }

@@ -45,8 +45,26 @@ type listener struct {
 	count atomic.Int64 // WebSocket connections open or being upgraded
 
 	mu      sync.Mutex
-	conns   map[*conn]struct{} // guarded by mu
-	closing bool               // guarded by mu; set when shutdown starts, no new connections
+	conns   map[liveConn]struct{} // guarded by mu
+	closing bool                  // guarded by mu; set when shutdown starts, no new connections
+}
+
+// liveConn is what the listener's registry, idle sweep and shutdown need of a connection,
+// whichever transport carries it (conn: goroutines; fastConn: event loops).
+type liveConn interface {
+	idle() *idleState
+	queuePing() bool    // send a ping; false when busy or closing
+	kill(r CloseReason) // record r (unless a reason is set) and cut the connection
+	cut(r CloseReason)  // cut the connection even if a reason is set
+	beginShutdown()     // send 1001 and let the client answer
+	logAttrs() []any
+}
+
+// idleState is a connection's idle-detection clock, written by its reader and read by the
+// listener's sweeper.
+type idleState struct {
+	lastSeen atomic.Int64 // listener tick of the last frame received
+	pinged   atomic.Bool  // a ping was sent since lastSeen last moved
 }
 
 // newListener binds the socket of servers[idx]. Errors name the config key.
@@ -62,7 +80,7 @@ func newListener(s *Server, idx int, cfg ListenerConfig) (*listener, error) {
 		prefix: prefix,
 		name:   cfg.Server.address(),
 		path:   path,
-		conns:  make(map[*conn]struct{}),
+		conns:  make(map[liveConn]struct{}),
 	}
 	l.gauge = s.metrics.connections.WithLabelValues(l.name)
 	l.accepted = s.metrics.accepted.WithLabelValues(l.name)
@@ -150,6 +168,10 @@ func (l *listener) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		l.reject(w, http.StatusServiceUnavailable, rejectShutdown)
 		return
 	}
+	if l.cfg.eventLoops() && onTCP(r) {
+		keep = l.acceptFast(w, r)
+		return
+	}
 	// uWS echoes the requested protocol; a browser accepts only one of the offered tokens,
 	// so the first one is selected.
 	var hdr http.Header
@@ -208,8 +230,9 @@ func (l *listener) newConn(ws *websocket.Conn) *conn {
 }
 
 // register adds c to the listener unless shutdown has started; on success the caller owns
-// one connWG slot, the reader's (each writer goroutine takes its own while it runs).
-func (l *listener) register(c *conn) bool {
+// one connWG slot, the reader's (each writer goroutine takes its own while it runs), which
+// release gives back.
+func (l *listener) register(c liveConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closing {
@@ -239,15 +262,30 @@ func (l *listener) shutdownConns() {
 // killAll cuts every connection still open (after the shutdown timeout).
 func (l *listener) killAll(r CloseReason) {
 	l.mu.Lock()
-	victims := make([]*conn, 0, len(l.conns))
+	victims := make([]liveConn, 0, len(l.conns))
 	for c := range l.conns {
 		victims = append(victims, c)
 	}
 	l.mu.Unlock()
 	for _, c := range victims {
-		c.setReason(r)
-		_ = c.raw.Close()
+		c.cut(r)
 	}
+}
+
+// release removes an ended connection: the registry, its count slot, its connWG slot, and
+// the close metric under its reason.
+func (l *listener) release(c liveConn, reason CloseReason) {
+	s := l.srv
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.count.Add(-1)
+	l.gauge.Dec()
+	s.metrics.closes.WithLabelValues(reason.String()).Inc()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("tracker: connection closed", append(c.logAttrs(), "reason", reason.String())...)
+	}
+	s.connWG.Done()
 }
 
 // sweep is the idle detector of websockets.idleTimeout: every idleTimeout/4 it advances
@@ -256,7 +294,7 @@ func (l *listener) killAll(r CloseReason) {
 func (l *listener) sweep(ctx context.Context) {
 	t := time.NewTicker(seconds(l.cfg.WebSockets.IdleTimeout) / ticksPerIdleTimeout)
 	defer t.Stop()
-	var victims []*conn
+	var victims, pings []liveConn
 	for {
 		select {
 		case <-ctx.Done():
@@ -264,26 +302,30 @@ func (l *listener) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 		now := l.tick.Add(1)
-		victims = victims[:0]
+		victims, pings = victims[:0], pings[:0]
 		l.mu.Lock()
 		for c := range l.conns {
-			idle := now - c.lastSeen.Load()
+			st := c.idle()
+			idle := now - st.lastSeen.Load()
 			switch {
 			case idle >= idleAfterTicks:
 				victims = append(victims, c)
-			case idle >= pingAfterTicks && !c.pinged.Load():
-				// A nil frame asks the writer for a ping; a full queue means the
-				// connection is busy anyway.
-				if c.enqueue(nil) == enqueued {
-					c.pinged.Store(true)
-				}
+			case idle >= pingAfterTicks && !st.pinged.Load():
+				pings = append(pings, c)
 			}
 		}
 		l.mu.Unlock()
+		// Pings and cuts happen outside l.mu: a ping may be a (non-blocking) write.
+		for _, c := range pings {
+			if c.queuePing() { // a busy connection (full queue, pending output) needs none
+				c.idle().pinged.Store(true)
+			}
+		}
 		for _, c := range victims {
 			c.kill(ReasonIdleTimeout)
 		}
 		clear(victims)
+		clear(pings)
 	}
 }
 

@@ -33,7 +33,7 @@ func (h *Hub) scrape(sess *Session, m *wire.Message) error {
 
 	size := 32 + 64*len(files)
 	frame := wire.AppendScrape(wire.GetBuffer(size), files)
-	h.send(sess, frame, outScrape)
+	h.send(sess, sess, frame, outScrape)
 	if h.tracing() {
 		h.log.LogAttrs(context.Background(), slog.LevelDebug, "tracker: scrape", slog.Int("files", len(files)))
 	}

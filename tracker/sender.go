@@ -12,3 +12,13 @@ package tracker
 type Sender interface {
 	Send(msg []byte) bool
 }
+
+// Relayer is implemented by connections whose transport batches writes (the event loops).
+// While the hub handles a message from such a connection, every frame that message makes
+// (the reply, the relayed offers, a forwarded answer) goes through the sender's Relay
+// instead of the destination's Send: the loop collects them and writes each destination's
+// frames in one go after the loop's current batch of events. Relay follows Send's
+// contract (no blocking, ownership of msg, false on a drop).
+type Relayer interface {
+	Relay(to Sender, msg []byte) bool
+}

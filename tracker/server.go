@@ -47,7 +47,8 @@ type Server struct {
 	mux            *http.ServeMux
 	listeners      []*listener
 	writePool      *sync.Pool     // gorilla write buffers, shared by all connections
-	connWG         sync.WaitGroup // one per connection reader, one per running writer
+	poller         *poller        // event loops for plain-ws listeners (started on first use)
+	connWG         sync.WaitGroup // one per open connection, one per running writer goroutine
 
 	mu      sync.Mutex
 	extra   []statsEntry       // guarded by mu; AddStats
@@ -82,6 +83,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 		writePool: &sync.Pool{},
 		runDone:   make(chan struct{}),
 	}
+	s.poller = newPoller(s)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -193,6 +195,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.shutdown()
 	wg.Wait()
+	s.poller.stop() // every connection is gone: the event loops have nothing left
 	s.mu.Lock()
 	s.state = stateClosed
 	s.mu.Unlock()

@@ -23,16 +23,38 @@ import (
 // a performance assertion (a healthy server answers within milliseconds).
 const ioWait = 10 * time.Second
 
-// testConfig is the default config on 127.0.0.1, port 0, changed by mod.
-func testConfig(mod func(c *Config)) Config {
+// testConfig is the default config on 127.0.0.1, port 0, changed by mods (nil ones are
+// skipped).
+func testConfig(mods ...func(c *Config)) Config {
 	c := DefaultConfig()
 	c.Servers[0].Server.Host = "127.0.0.1"
 	c.Servers[0].Server.Port = 0
 	c.ShutdownTimeout = 5
-	if mod != nil {
-		mod(&c)
+	for _, mod := range mods {
+		if mod != nil {
+			mod(&c)
+		}
 	}
 	return c
+}
+
+// forEachTransport runs f once per connection transport this platform has ("epoll" on
+// Linux, then "goroutines"), as subtests; tr sets every listener's transport.
+func forEachTransport(t *testing.T, f func(t *testing.T, tr func(*Config))) {
+	t.Helper()
+	names := []string{TransportGoroutines}
+	if eventLoopsAvailable {
+		names = []string{TransportEventLoop, TransportGoroutines}
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f(t, func(c *Config) {
+				for i := range c.Servers {
+					c.Servers[i].WebSockets.Transport = name
+				}
+			})
+		})
+	}
 }
 
 // testServer is a running Server and what the tests need to reach it.
@@ -98,6 +120,8 @@ func startServer(t *testing.T, cfg Config) *testServer {
 var leakMarkers = []string{
 	"swarmcast/tracker.(*listener)",
 	"swarmcast/tracker.(*conn)",
+	"swarmcast/tracker.(*loop)",
+	"swarmcast/tracker.(*poller)",
 	"swarmcast/tracker.(*Server)",
 	"swarmcast/tracker.(*tlsState)",
 	"swarmcast/tracker.(*Hub).Run",
@@ -270,233 +294,251 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestAnnounceThroughServer(t *testing.T) {
-	ts := startServer(t, testConfig(nil))
-	c, _ := dial(t, nil, ts.url(0, "/"), nil)
-	if got := roundTrip(t, c, announceFrame); got != announceReply {
-		t.Fatalf("reply = %s\nwant    %s", got, announceReply)
-	}
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		ts := startServer(t, testConfig(tr))
+		c, _ := dial(t, nil, ts.url(0, "/"), nil)
+		if got := roundTrip(t, c, announceFrame); got != announceReply {
+			t.Fatalf("reply = %s\nwant    %s", got, announceReply)
+		}
+	})
 }
 
 func TestMalformedFrameClosesOnlyItsConnection(t *testing.T) {
-	tests := []struct {
-		name   string
-		kind   int
-		frame  string
-		code   int
-		reason CloseReason
-	}{
-		{"invalid json", websocket.TextMessage, `{"action":`, websocket.CloseInvalidFramePayloadData, ReasonInvalidJSON},
-		{"null frame", websocket.TextMessage, `null`, websocket.CloseInvalidFramePayloadData, ReasonInvalidJSON},
-		{"unknown action", websocket.TextMessage, `{"action":"dance"}`, websocket.ClosePolicyViolation, ReasonProtocol},
-		{"binary frame", websocket.BinaryMessage, announceFrame, websocket.CloseUnsupportedData, ReasonBinaryFrame},
-		{"too big", websocket.TextMessage, `{"action":"announce","pad":"` + strings.Repeat("x", 300) + `"}`, websocket.CloseMessageTooBig, ReasonMessageTooBig},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.MaxPayloadLength = 256 }))
-			bystander, _ := dial(t, nil, ts.url(0, "/"), nil)
-			bad, _ := dial(t, nil, ts.url(0, "/"), nil)
-			if err := bad.WriteMessage(tt.kind, []byte(tt.frame)); err != nil {
-				t.Fatal(err)
-			}
-			if code := readClose(t, bad); code != tt.code {
-				t.Errorf("close code = %d, want %d", code, tt.code)
-			}
-			eventually(t, "close metric", func() bool { return ts.closes(tt.reason) == 1 })
-			if got := roundTrip(t, bystander, announceFrame); got != announceReply {
-				t.Errorf("bystander got %s, want %s", got, announceReply)
-			}
-		})
-	}
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		tests := []struct {
+			name   string
+			kind   int
+			frame  string
+			code   int
+			reason CloseReason
+		}{
+			{"invalid json", websocket.TextMessage, `{"action":`, websocket.CloseInvalidFramePayloadData, ReasonInvalidJSON},
+			{"null frame", websocket.TextMessage, `null`, websocket.CloseInvalidFramePayloadData, ReasonInvalidJSON},
+			{"unknown action", websocket.TextMessage, `{"action":"dance"}`, websocket.ClosePolicyViolation, ReasonProtocol},
+			{"binary frame", websocket.BinaryMessage, announceFrame, websocket.CloseUnsupportedData, ReasonBinaryFrame},
+			{"too big", websocket.TextMessage, `{"action":"announce","pad":"` + strings.Repeat("x", 300) + `"}`, websocket.CloseMessageTooBig, ReasonMessageTooBig},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.MaxPayloadLength = 256 }))
+				bystander, _ := dial(t, nil, ts.url(0, "/"), nil)
+				bad, _ := dial(t, nil, ts.url(0, "/"), nil)
+				if err := bad.WriteMessage(tt.kind, []byte(tt.frame)); err != nil {
+					t.Fatal(err)
+				}
+				if code := readClose(t, bad); code != tt.code {
+					t.Errorf("close code = %d, want %d", code, tt.code)
+				}
+				eventually(t, "close metric", func() bool { return ts.closes(tt.reason) == 1 })
+				if got := roundTrip(t, bystander, announceFrame); got != announceReply {
+					t.Errorf("bystander got %s, want %s", got, announceReply)
+				}
+			})
+		}
+	})
 }
 
 func TestSubprotocolEchoAndCompression(t *testing.T) {
-	tests := []struct {
-		name        string
-		compression int
-		wantDeflate bool
-	}{
-		{"compression off", 0, false},
-		{"compression 1", 1, true},
-		{"compression 2 treated as on", 2, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.Compression = tt.compression }))
-			d := &websocket.Dialer{Subprotocols: []string{"wt", "other"}, EnableCompression: true}
-			c, resp := dial(t, d, ts.url(0, "/"), nil)
-			if got := resp.Header.Get("Sec-Websocket-Protocol"); got != "wt" {
-				t.Errorf("Sec-WebSocket-Protocol = %q, want the first requested, %q", got, "wt")
-			}
-			ext := resp.Header.Get("Sec-Websocket-Extensions")
-			if got := strings.Contains(ext, "permessage-deflate"); got != tt.wantDeflate {
-				t.Fatalf("extensions = %q, want permessage-deflate: %v", ext, tt.wantDeflate)
-			}
-			if tt.wantDeflate && (!strings.Contains(ext, "server_no_context_takeover") || !strings.Contains(ext, "client_no_context_takeover")) {
-				t.Errorf("extensions = %q, want no context takeover both ways", ext)
-			}
-			c.EnableWriteCompression(true) // the client compresses; the server must inflate
-			if got := roundTrip(t, c, announceFrame); got != announceReply {
-				t.Errorf("reply = %s, want %s", got, announceReply)
-			}
-		})
-	}
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		tests := []struct {
+			name        string
+			compression int
+			wantDeflate bool
+		}{
+			{"compression off", 0, false},
+			{"compression 1", 1, true},
+			{"compression 2 treated as on", 2, true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.Compression = tt.compression }))
+				d := &websocket.Dialer{Subprotocols: []string{"wt", "other"}, EnableCompression: true}
+				c, resp := dial(t, d, ts.url(0, "/"), nil)
+				if got := resp.Header.Get("Sec-Websocket-Protocol"); got != "wt" {
+					t.Errorf("Sec-WebSocket-Protocol = %q, want the first requested, %q", got, "wt")
+				}
+				ext := resp.Header.Get("Sec-Websocket-Extensions")
+				if got := strings.Contains(ext, "permessage-deflate"); got != tt.wantDeflate {
+					t.Fatalf("extensions = %q, want permessage-deflate: %v", ext, tt.wantDeflate)
+				}
+				if tt.wantDeflate && (!strings.Contains(ext, "server_no_context_takeover") || !strings.Contains(ext, "client_no_context_takeover")) {
+					t.Errorf("extensions = %q, want no context takeover both ways", ext)
+				}
+				c.EnableWriteCompression(true) // the client compresses; the server must inflate
+				if got := roundTrip(t, c, announceFrame); got != announceReply {
+					t.Errorf("reply = %s, want %s", got, announceReply)
+				}
+			})
+		}
+	})
 }
 
 func TestUpgradeOnlyOnMatchingPath(t *testing.T) {
-	tests := []struct {
-		pattern string
-		ok      []string
-		refused []string
-	}{
-		{"/*", []string{"/", "/announce", "/stats.json", "/a/b"}, nil},
-		{"/announce", []string{"/announce"}, []string{"/", "/announce/", "/announcex", "/x/announce"}},
-		{"/ws/*", []string{"/ws", "/ws/", "/ws/x/y"}, []string{"/", "/wsx", "/other/ws"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.pattern, func(t *testing.T) {
-			ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.Path = tt.pattern }))
-			for _, p := range tt.ok {
-				c, _ := dial(t, nil, ts.url(0, p), nil)
-				if got := roundTrip(t, c, announceFrame); got != announceReply {
-					t.Errorf("%s: reply %s", p, got)
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		tests := []struct {
+			pattern string
+			ok      []string
+			refused []string
+		}{
+			{"/*", []string{"/", "/announce", "/stats.json", "/a/b"}, nil},
+			{"/announce", []string{"/announce"}, []string{"/", "/announce/", "/announcex", "/x/announce"}},
+			{"/ws/*", []string{"/ws", "/ws/", "/ws/x/y"}, []string{"/", "/wsx", "/other/ws"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.pattern, func(t *testing.T) {
+				ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.Path = tt.pattern }))
+				for _, p := range tt.ok {
+					c, _ := dial(t, nil, ts.url(0, p), nil)
+					if got := roundTrip(t, c, announceFrame); got != announceReply {
+						t.Errorf("%s: reply %s", p, got)
+					}
+					c.Close()
 				}
-				c.Close()
-			}
-			for _, p := range tt.refused {
-				if got := dialStatus(t, ts.url(0, p), nil); got != http.StatusNotFound {
-					t.Errorf("%s: upgrade status %d, want 404 (the HTTP routes)", p, got)
+				for _, p := range tt.refused {
+					if got := dialStatus(t, ts.url(0, p), nil); got != http.StatusNotFound {
+						t.Errorf("%s: upgrade status %d, want 404 (the HTTP routes)", p, got)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestMaxConnections(t *testing.T) {
-	ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.MaxConnections = 2 }))
-	a, _ := dial(t, nil, ts.url(0, "/"), nil)
-	dial(t, nil, ts.url(0, "/"), nil)
-	if got := dialStatus(t, ts.url(0, "/"), nil); got != http.StatusServiceUnavailable {
-		t.Fatalf("third connection: status %d, want 503", got)
-	}
-	if got := testutil.ToFloat64(ts.metrics.rejected.WithLabelValues(rejectMaxConnections)); got != 1 {
-		t.Errorf("rejected{max_connections} = %v, want 1", got)
-	}
-	a.Close()
-	eventually(t, "a slot to free up", func() bool { return ts.listeners[0].openConnections() == 1 })
-	c, _ := dial(t, nil, ts.url(0, "/"), nil)
-	if got := roundTrip(t, c, announceFrame); got != announceReply {
-		t.Errorf("reply = %s", got)
-	}
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.MaxConnections = 2 }))
+		a, _ := dial(t, nil, ts.url(0, "/"), nil)
+		dial(t, nil, ts.url(0, "/"), nil)
+		if got := dialStatus(t, ts.url(0, "/"), nil); got != http.StatusServiceUnavailable {
+			t.Fatalf("third connection: status %d, want 503", got)
+		}
+		if got := testutil.ToFloat64(ts.metrics.rejected.WithLabelValues(rejectMaxConnections)); got != 1 {
+			t.Errorf("rejected{max_connections} = %v, want 1", got)
+		}
+		a.Close()
+		eventually(t, "a slot to free up", func() bool { return ts.listeners[0].openConnections() == 1 })
+		c, _ := dial(t, nil, ts.url(0, "/"), nil)
+		if got := roundTrip(t, c, announceFrame); got != announceReply {
+			t.Errorf("reply = %s", got)
+		}
+	})
 }
 
 func TestIdleTimeout(t *testing.T) {
-	// Real time on loopback (TestIdleTimeoutVirtualTime covers the exact timing with
-	// synctest). idleTimeout 2 s: pings after 1–1.5 s of silence, cut after 2–2.5 s; a live
-	// client has at least 1 s to answer a ping.
-	ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.IdleTimeout = 2 }))
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		// Real time on loopback (TestIdleTimeoutVirtualTime covers the exact timing with
+		// synctest). idleTimeout 2 s: pings after 1–1.5 s of silence, cut after 2–2.5 s; a live
+		// client has at least 1 s to answer a ping.
+		ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.IdleTimeout = 2 }))
 
-	// live answers pings (gorilla's client replies to pings while it reads).
-	live, _ := dial(t, nil, ts.url(0, "/"), nil)
-	var pings atomic.Int32
-	live.SetPingHandler(func(data string) error {
-		pings.Add(1)
-		return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(ioWait))
+		// live answers pings (gorilla's client replies to pings while it reads).
+		live, _ := dial(t, nil, ts.url(0, "/"), nil)
+		var pings atomic.Int32
+		live.SetPingHandler(func(data string) error {
+			pings.Add(1)
+			return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(ioWait))
+		})
+		liveErr := make(chan error, 1)
+		go func() {
+			_, _, err := live.ReadMessage()
+			liveErr <- err
+		}()
+
+		// dead never reads, so it never answers a ping: a dead peer.
+		dead, _ := dial(t, nil, ts.url(0, "/"), nil)
+		eventually(t, "the silent connection to be dropped", func() bool { return ts.closes(ReasonIdleTimeout) == 1 })
+		if code := readClose(t, dead); code != -1 {
+			t.Errorf("dead peer got close code %d, want the connection cut", code)
+		}
+		// live has been open as long as dead and got pings; it must still be there after
+		// another full idleTimeout.
+		eventually(t, "two pings", func() bool { return pings.Load() >= 2 })
+		select {
+		case err := <-liveErr:
+			t.Fatalf("live connection ended: %v", err)
+		default:
+		}
+		if ts.closes(ReasonIdleTimeout) != 1 {
+			t.Errorf("closes{idle_timeout} = %v, want 1", ts.closes(ReasonIdleTimeout))
+		}
+		live.Close()
+		<-liveErr
 	})
-	liveErr := make(chan error, 1)
-	go func() {
-		_, _, err := live.ReadMessage()
-		liveErr <- err
-	}()
-
-	// dead never reads, so it never answers a ping: a dead peer.
-	dead, _ := dial(t, nil, ts.url(0, "/"), nil)
-	eventually(t, "the silent connection to be dropped", func() bool { return ts.closes(ReasonIdleTimeout) == 1 })
-	if code := readClose(t, dead); code != -1 {
-		t.Errorf("dead peer got close code %d, want the connection cut", code)
-	}
-	// live has been open as long as dead and got pings; it must still be there after
-	// another full idleTimeout.
-	eventually(t, "two pings", func() bool { return pings.Load() >= 2 })
-	select {
-	case err := <-liveErr:
-		t.Fatalf("live connection ended: %v", err)
-	default:
-	}
-	if ts.closes(ReasonIdleTimeout) != 1 {
-		t.Errorf("closes{idle_timeout} = %v, want 1", ts.closes(ReasonIdleTimeout))
-	}
-	live.Close()
-	<-liveErr
 }
 
 func TestSlowConsumerIsClosed(t *testing.T) {
-	ts := startServer(t, testConfig(func(c *Config) { c.Servers[0].WebSockets.SendQueueLength = 4 }))
-	dial(t, nil, ts.url(0, "/"), nil) // the client never reads
-	var c *conn
-	eventually(t, "the connection to register", func() bool {
-		l := ts.listeners[0]
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for k := range l.conns {
-			c = k
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		ts := startServer(t, testConfig(tr, func(c *Config) { c.Servers[0].WebSockets.SendQueueLength = 4 }))
+		dial(t, nil, ts.url(0, "/"), nil) // the client never reads
+		var c Sender
+		eventually(t, "the connection to register", func() bool {
+			l := ts.listeners[0]
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			for k := range l.conns {
+				c = k.(Sender)
+			}
+			return c != nil
+		})
+		frame := []byte(`{"pad":"` + strings.Repeat("x", 60<<10) + `"}`)
+		dropped := false
+		for i := 0; i < 10000 && !dropped; i++ {
+			dropped = !c.Send(append([]byte(nil), frame...))
 		}
-		return c != nil
+		if !dropped {
+			t.Fatal("Send never reported a drop although the client reads nothing")
+		}
+		eventually(t, "the slow consumer to be closed", func() bool { return ts.closes(ReasonSlowConsumer) == 1 })
+		if c.Send([]byte(`{}`)) {
+			t.Error("Send on a closed connection reported success")
+		}
 	})
-	frame := []byte(`{"pad":"` + strings.Repeat("x", 60<<10) + `"}`)
-	dropped := false
-	for i := 0; i < 10000 && !dropped; i++ {
-		dropped = !c.Send(append([]byte(nil), frame...))
-	}
-	if !dropped {
-		t.Fatal("Send never reported a drop although the client reads nothing")
-	}
-	eventually(t, "the slow consumer to be closed", func() bool { return ts.closes(ReasonSlowConsumer) == 1 })
-	if c.Send([]byte(`{}`)) {
-		t.Error("Send on a closed connection reported success")
-	}
 }
 
 func TestGracefulShutdownSends1001(t *testing.T) {
-	ts := startServer(t, testConfig(nil))
-	a, _ := dial(t, nil, ts.url(0, "/"), nil)
-	b, _ := dial(t, nil, ts.url(0, "/"), nil)
-	ts.waitRegistered(t, 0, 2)
-	codes := make(chan int, 2)
-	for _, c := range []*websocket.Conn{a, b} {
-		go func() { codes <- readClose(t, c) }()
-	}
-	if err := ts.stop(t); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	for range 2 {
-		if code := <-codes; code != websocket.CloseGoingAway {
-			t.Errorf("close code = %d, want 1001", code)
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		ts := startServer(t, testConfig(tr))
+		a, _ := dial(t, nil, ts.url(0, "/"), nil)
+		b, _ := dial(t, nil, ts.url(0, "/"), nil)
+		ts.waitRegistered(t, 0, 2)
+		codes := make(chan int, 2)
+		for _, c := range []*websocket.Conn{a, b} {
+			go func() { codes <- readClose(t, c) }()
 		}
-	}
-	if got := ts.closes(ReasonServerShutdown); got != 2 {
-		t.Errorf("closes{server_shutdown} = %v, want 2", got)
-	}
-	if _, _, err := (&websocket.Dialer{HandshakeTimeout: ioWait}).Dial(ts.url(0, "/"), nil); err == nil {
-		t.Error("dial after shutdown succeeded")
-	}
+		if err := ts.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		for range 2 {
+			if code := <-codes; code != websocket.CloseGoingAway {
+				t.Errorf("close code = %d, want 1001", code)
+			}
+		}
+		if got := ts.closes(ReasonServerShutdown); got != 2 {
+			t.Errorf("closes{server_shutdown} = %v, want 2", got)
+		}
+		if _, _, err := (&websocket.Dialer{HandshakeTimeout: ioWait}).Dial(ts.url(0, "/"), nil); err == nil {
+			t.Error("dial after shutdown succeeded")
+		}
+	})
 }
 
 func TestShutdownTimeoutCutsUnresponsiveClients(t *testing.T) {
-	ts := startServer(t, testConfig(func(c *Config) { c.ShutdownTimeout = 1 }))
-	dial(t, nil, ts.url(0, "/"), nil) // never reads, so never answers the close frame
-	ts.waitRegistered(t, 0, 1)
-	start := time.Now()
-	if err := ts.stop(t); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	// Not a performance assertion: without the timeout Run would never return at all.
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("Run returned after %v, before the 1 s shutdownTimeout although a client had not answered", d)
-	}
-	if got := ts.closes(ReasonServerShutdown); got != 1 {
-		t.Errorf("closes{server_shutdown} = %v, want 1", got)
-	}
+	forEachTransport(t, func(t *testing.T, tr func(*Config)) {
+		ts := startServer(t, testConfig(tr, func(c *Config) { c.ShutdownTimeout = 1 }))
+		dial(t, nil, ts.url(0, "/"), nil) // never reads, so never answers the close frame
+		ts.waitRegistered(t, 0, 1)
+		start := time.Now()
+		if err := ts.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		// Not a performance assertion: without the timeout Run would never return at all.
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("Run returned after %v, before the 1 s shutdownTimeout although a client had not answered", d)
+		}
+		if got := ts.closes(ReasonServerShutdown); got != 1 {
+			t.Errorf("closes{server_shutdown} = %v, want 1", got)
+		}
+	})
 }
 
 func TestCloseIsIdempotent(t *testing.T) {
