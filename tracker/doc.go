@@ -48,9 +48,18 @@
 //
 // The hub has one mutex (wt-tracker is single-threaded). Decoding and encoding of offers
 // and answers happen outside it. Under it, a hub call only updates the membership and
-// decides which frames go where (an outbox on its stack); Sender.Send, which only
-// enqueues, is called right after the unlock. Frames from one hub call reach each
-// connection in the order decided; frames from concurrent calls (different senders) may
-// interleave either way, as they could on the network anyway. A connection's own replies
-// stay in order because its reader handles one frame at a time.
+// decides which frames go where (an outbox on its stack); the frames are handed over right
+// after the unlock, through Sender.Send, or through the sending connection's Relay when
+// its transport batches writes. Frames from one hub call reach each connection in the
+// order decided; frames from concurrent calls (different senders) may interleave either
+// way, as they could on the network anyway. A connection's own replies stay in order
+// because its frames are handled one at a time.
+//
+// # Transports
+//
+// Connections are carried by event loops (eventloop_linux.go, fastconn_linux.go: plain ws
+// on Linux, no goroutine per connection, the frame codec in the wsframe subpackage) or by
+// goroutines over gorilla/websocket (conn.go: wss, other platforms, or
+// websockets.transport "goroutines"). The listener (listener.go) owns the upgrade, the
+// registry of open connections and the idle sweep for both.
 package tracker
