@@ -97,6 +97,7 @@ type loop struct {
 	buf     []byte      // read buffer
 	inflate inflater    // permessage-deflate
 	dirty   []*fastConn // connections with output queued during this batch (see Relay)
+	scratch []*fastConn // scan's snapshot, reused
 }
 
 func newLoop(p *poller) (*loop, error) {
@@ -248,11 +249,11 @@ func (lp *loop) flushDirty() {
 	lp.dirty = lp.dirty[:0]
 }
 
-// snapshot returns the loop's connections.
-func (lp *loop) snapshot() []*fastConn {
+// snapshot appends the loop's connections to cs[:0].
+func (lp *loop) snapshot(cs []*fastConn) []*fastConn {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
-	var cs []*fastConn
+	cs = cs[:0]
 	for _, c := range lp.conns {
 		if c != nil {
 			cs = append(cs, c)
@@ -264,7 +265,9 @@ func (lp *loop) snapshot() []*fastConn {
 // scan ends connections whose close handshake or pending write has outlived its deadline.
 func (lp *loop) scan(now time.Time) {
 	t := now.UnixNano()
-	for _, c := range lp.snapshot() {
+	lp.scratch = lp.snapshot(lp.scratch)
+	defer clear(lp.scratch) // no references to closed connections kept
+	for _, c := range lp.scratch {
 		if d := c.closeBy.Load(); d != 0 && t >= d {
 			lp.teardown(c)
 			continue
@@ -278,7 +281,7 @@ func (lp *loop) scan(now time.Time) {
 
 // closeAll tears down whatever connections are left (a stopping or failed loop).
 func (lp *loop) closeAll(r CloseReason) {
-	for _, c := range lp.snapshot() {
+	for _, c := range lp.snapshot(nil) {
 		c.setReason(r)
 		lp.teardown(c)
 	}

@@ -317,8 +317,13 @@ func (l *listener) sweep(ctx context.Context) {
 		l.mu.Unlock()
 		// Pings and cuts happen outside l.mu: a ping may be a (non-blocking) write.
 		for _, c := range pings {
-			if c.queuePing() { // a busy connection (full queue, pending output) needs none
-				c.idle().pinged.Store(true)
+			// Marked before the ping goes out: the pong may come back (and clear the mark)
+			// before queuePing returns. A busy connection (full queue, pending output) gets
+			// no ping and no mark.
+			st := c.idle()
+			st.pinged.Store(true)
+			if !c.queuePing() {
+				st.pinged.Store(false)
 			}
 		}
 		for _, c := range victims {

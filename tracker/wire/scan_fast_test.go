@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -36,6 +37,9 @@ func TestStringFastPaths(t *testing.T) {
 		if canonicalAsIs(tok[1:len(tok)-1]) && !bytes.Equal(slow, tok) {
 			t.Fatalf("canonicalAsIs(%q) but JSON.stringify writes %q", tok, slow)
 		}
+		if got, want := canonicalAsIs(tok[1:len(tok)-1]), canonicalAsIsRef(tok[1:len(tok)-1]); got != want {
+			t.Fatalf("canonicalAsIs(%q) = %v, the byte-by-byte check says %v", tok, got, want)
+		}
 		if got := appendCanonicalString(nil, tok); !bytes.Equal(got, slow) {
 			t.Fatalf("appendCanonicalString(%q) = %q, want %q", tok, got, slow)
 		}
@@ -62,6 +66,39 @@ func TestPlainRunFirstSpecial(t *testing.T) {
 					if got, want := plainRun(b, start), ref(b, start); got != want {
 						t.Fatalf("plainRun(%q, %d) = %d, want %d", b, start, got, want)
 					}
+				}
+			}
+		}
+	}
+}
+
+// canonicalAsIsRef is canonicalAsIs written byte by byte, the reference for its
+// eight-bytes-at-a-time version.
+func canonicalAsIsRef(inner []byte) bool {
+	for i := 0; i < len(inner); i++ {
+		switch c := inner[i]; {
+		case c >= 0x80:
+			return false
+		case c == '\\':
+			i++
+			if !strings.ContainsRune(`"\\bfnrt`, rune(inner[i])) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestCanonicalAsIsEscapeRuns puts escapes at every offset around the 8-byte boundaries,
+// including runs of escaped backslashes and ']' after a backslash (the SWAR borrow trap).
+func TestCanonicalAsIsEscapeRuns(t *testing.T) {
+	pieces := []string{`\\`, `\n`, `\/`, `\u0041`, `]`, `a`, `\\\\`, `\"`, "\xc3\xa9"}
+	for n := 0; n < 24; n++ {
+		for _, p := range pieces {
+			for _, q := range pieces {
+				inner := []byte(strings.Repeat("x", n) + p + q + strings.Repeat("y", 17-n%8))
+				if got, want := canonicalAsIs(inner), canonicalAsIsRef(inner); got != want {
+					t.Fatalf("canonicalAsIs(%q) = %v, want %v", inner, got, want)
 				}
 			}
 		}

@@ -1,9 +1,9 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -172,22 +172,51 @@ func rewriteString(dst []byte, tok []byte) []byte {
 // token unchanged: it is ASCII and every escape is one of \" \\ \b \f \n \r \t (SDPs
 // are, with their \r\n line ends). Control bytes cannot occur: the scanner rejects them.
 func canonicalAsIs(inner []byte) bool {
-	if !isASCII(inner) {
-		return false
-	}
-	for i := 0; ; {
-		j := bytes.IndexByte(inner[i:], '\\')
-		if j < 0 {
-			return true
-		}
-		i += j + 1 // at the escaped byte
-		switch inner[i] {
-		case '"', '\\', 'b', 'f', 'n', 'r', 't':
-			i++
-		default: // '/' or 'u'
+	// One pass, eight bytes at a time: any byte ≥ 0x80 answers no; each backslash (an
+	// SDP has about fifty) is checked where it is found, without restarting a search.
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	next := 0 // the first index not inside an escape already checked
+	i := 0
+	for ; i+8 <= len(inner); i += 8 {
+		w := binary.LittleEndian.Uint64(inner[i:])
+		if w&hi != 0 {
 			return false
 		}
+		bs := w ^ (lo * '\\')
+		// A zero byte of bs is a backslash. A borrow can also mark the byte above one
+		// (']' after '\\'), so every mark is checked.
+		for m := (bs - lo) &^ bs & hi; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			if j < next || inner[j] != '\\' {
+				continue
+			}
+			if !shortEscape(inner[j+1]) {
+				return false
+			}
+			next = j + 2
+		}
 	}
+	for i = max(i, next); i < len(inner); i++ {
+		switch c := inner[i]; {
+		case c >= 0x80:
+			return false
+		case c == '\\':
+			if !shortEscape(inner[i+1]) {
+				return false
+			}
+			i++
+		}
+	}
+	return true
+}
+
+// shortEscape reports whether \c is an escape JSON.stringify writes as is.
+func shortEscape(c byte) bool {
+	switch c {
+	case '"', '\\', 'b', 'f', 'n', 'r', 't':
+		return true
+	}
+	return false // '/' or 'u'
 }
 
 // isASCII reports whether b has no byte ≥ 0x80, eight bytes at a time.
