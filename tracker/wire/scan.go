@@ -278,42 +278,79 @@ func (s *scanner) str() (flags uint8, ok bool) {
 		s.pos = skipValidatedString(b, i)
 		return 0, true
 	}
-	for {
+	// Eight bytes at a time: every special byte of a word (quote, backslash, control,
+	// ≥ 0x80) is dealt with where it is found, so a string with many escapes (an SDP has
+	// about fifty \r\n) is still one pass.
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	next := i // the first index not yet checked
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ (lo * '"')
+		bs := w ^ (lo * '\\')
+		m := ((w-lo*0x20)&^w | (q-lo)&^q | (bs-lo)&^bs | w) & hi
+		for ; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			if j < next || strClass[b[j]] == 0 {
+				continue // inside an escape already checked, or a borrow's false mark
+			}
+			var done bool
+			if next, flags, done = s.special(j, flags); done {
+				if next < 0 {
+					return 0, false
+				}
+				s.pos = next
+				return flags, true
+			}
+		}
+	}
+	for i = max(i, next); ; {
 		i = plainRun(b, i)
 		if i >= len(b) {
 			return 0, s.fail(ErrSyntax, i)
 		}
-		switch c := b[i]; {
-		case c >= 0x80:
-			flags |= strHigh
-			i++
-		case c == '"':
-			s.pos = i + 1
+		var done bool
+		if i, flags, done = s.special(i, flags); done {
+			if i < 0 {
+				return 0, false
+			}
+			s.pos = i
 			return flags, true
-		case c == '\\':
-			flags |= strEscape
-			if i+1 >= len(b) {
-				return 0, s.fail(ErrSyntax, i)
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) {
-					return 0, s.fail(ErrSyntax, i)
-				}
-				for _, h := range b[i+2 : i+6] {
-					if hexVal(h) < 0 {
-						return 0, s.fail(ErrSyntax, i)
-					}
-				}
-				i += 6
-			default:
-				return 0, s.fail(ErrSyntax, i)
-			}
-		default: // control character
-			return 0, s.fail(ErrSyntax, i)
 		}
+	}
+}
+
+// special handles the special byte at b[i] of a string being scanned: it returns the
+// index after it (after the whole escape), or with done, the index after the closing
+// quote (-1 after a syntax error, recorded by fail).
+func (s *scanner) special(i int, flags uint8) (next int, _ uint8, done bool) {
+	b := s.buf
+	switch c := b[i]; {
+	case c >= 0x80:
+		return i + 1, flags | strHigh, false
+	case c == '"':
+		return i + 1, flags, true
+	case c == '\\':
+		flags |= strEscape
+		if i+1 >= len(b) {
+			return -1, 0, !s.fail(ErrSyntax, i)
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			return i + 2, flags, false
+		case 'u':
+			if i+6 > len(b) {
+				return -1, 0, !s.fail(ErrSyntax, i)
+			}
+			for _, h := range b[i+2 : i+6] {
+				if hexVal(h) < 0 {
+					return -1, 0, !s.fail(ErrSyntax, i)
+				}
+			}
+			return i + 6, flags, false
+		}
+		return -1, 0, !s.fail(ErrSyntax, i)
+	default: // control character
+		return -1, 0, !s.fail(ErrSyntax, i)
 	}
 }
 

@@ -104,3 +104,74 @@ func TestCanonicalAsIsEscapeRuns(t *testing.T) {
 		}
 	}
 }
+
+// strRef is the string scan written byte by byte: the reference for scanner.str.
+func strRef(b []byte, pos int) (end int, flags uint8, ok bool) {
+	for i := pos + 1; i < len(b); {
+		switch c := b[i]; {
+		case c >= 0x80:
+			flags |= strHigh
+			i++
+		case c == '"':
+			return i + 1, flags, true
+		case c == '\\':
+			flags |= strEscape
+			if i+1 >= len(b) {
+				return 0, 0, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return 0, 0, false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if hexVal(h) < 0 {
+						return 0, 0, false
+					}
+				}
+				i += 6
+			default:
+				return 0, 0, false
+			}
+		case c < 0x20:
+			return 0, 0, false
+		default:
+			i++
+		}
+	}
+	return 0, 0, false
+}
+
+// TestStrAgainstReference runs scanner.str and strRef on valid and broken strings with
+// every special byte at every offset around the eight-byte words.
+func TestStrAgainstReference(t *testing.T) {
+	pieces := []string{`\\`, `\n`, `\/`, `\u00e9`, `\u00g9`, `\x`, `]`, `a`, "\x01", "\xc3\xa9", "\xff", `\"`, `"`, `\`}
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(body string) {
+		b := []byte(`"` + body)
+		s := scanner{buf: b}
+		flags, ok := s.str()
+		end, wantFlags, wantOK := strRef(b, 0)
+		if ok != wantOK || (ok && (s.pos != end || flags != wantFlags)) {
+			t.Fatalf("str(%q) = pos %d flags %b ok %v; reference: %d %b %v", b, s.pos, flags, ok, end, wantFlags, wantOK)
+		}
+	}
+	for n := 0; n < 20; n++ {
+		for _, p := range pieces {
+			for _, q := range pieces {
+				check(strings.Repeat("x", n) + p + q + strings.Repeat("y", 9) + `"`)
+				check(strings.Repeat("x", n) + p + q)
+			}
+		}
+	}
+	for range 20000 {
+		var sb strings.Builder
+		for range r.IntN(40) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+			sb.WriteString(strings.Repeat("z", r.IntN(9)))
+		}
+		check(sb.String())
+	}
+}
