@@ -45,6 +45,7 @@ func FuzzEventLoopInput(f *testing.F) {
 				data = append(lp.buf[:0], chunk...)
 			}
 			lp.process(c, data)
+			lp.flushDirty() // as the loop does after each batch
 			if len(c.in) > 8192+wsframe.MaxHeaderLen+4096 {
 				t.Fatalf("%d bytes kept for an incomplete frame", len(c.in))
 			}

@@ -379,3 +379,38 @@ func TestEventLoopHandshakeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEventLoopWriteTimeout: a client that stops reading while frames are pending is cut
+// once its socket has made no progress for writeTimeout (the loop's scan checks every
+// second), and counted as write_error.
+func TestEventLoopWriteTimeout(t *testing.T) {
+	ts := eventLoopServer(t, func(c *Config) {
+		c.Servers[0].WebSockets.WriteTimeout = 1
+		c.Servers[0].WebSockets.SendQueueLength = 1 << 16
+	})
+	dialRaw(t, ts, nil) // never reads
+	ts.waitRegistered(t, 0, 1)
+	var fc *fastConn
+	l := ts.listeners[0]
+	l.mu.Lock()
+	for lc := range l.conns {
+		fc = lc.(*fastConn)
+	}
+	l.mu.Unlock()
+	pad := strings.Repeat("p", 30<<10)
+	for i := 0; i < 400; i++ {
+		if !fc.Send([]byte(`{"pad":"` + pad + `"}`)) {
+			break
+		}
+	}
+	fc.mu.Lock()
+	blocked := fc.blocked
+	fc.mu.Unlock()
+	if !blocked {
+		t.Fatal("the socket never filled")
+	}
+	eventually(t, "the stuck connection to be cut", func() bool { return ts.closes(ReasonWriteError) == 1 })
+	if n := ts.listeners[0].openConnections(); n != 0 {
+		t.Errorf("%d connections open after the write timeout", n)
+	}
+}

@@ -24,9 +24,11 @@ import (
 //     close frames, flushes its pending output when the socket becomes writable, and is the
 //     only one that closes its file descriptor (teardown);
 //   - any goroutine may send (the hub, after releasing its lock, on whichever loop handled
-//     the triggering frame; the idle sweeper's pings; shutdown's 1001): a send is one
-//     non-blocking sendmsg under c.mu, and whatever the socket does not take waits in
-//     c.out (bounded by websockets.sendQueueLength frames) for EPOLLOUT.
+//     the triggering frame; the idle sweeper's pings; shutdown's 1001). A send is one
+//     non-blocking writev under c.mu, or, for frames relayed while a loop handles a batch
+//     (Relay), an append to c.out that the loop writes at the end of the batch. Whatever
+//     the socket does not take waits in c.out for EPOLLOUT; while it waits, at most
+//     websockets.sendQueueLength more frames are accepted.
 //
 // c.mu is per connection and never held while taking another lock other than the loop's
 // epoll registration; a write under it never blocks.
@@ -49,13 +51,13 @@ type fastConn struct {
 	dead    bool // torn down
 
 	// Guarded by mu.
-	mu      sync.Mutex
-	out     []byte // bytes accepted for sending but not yet written (a wire pool buffer)
-	queued  int    // frames (or parts of frames) in out
-	dirty   bool   // in a loop's dirty list: that loop writes out after its batch
-	blocked bool   // the socket is full: EPOLLOUT is armed and flush writes out
-	closed  bool   // the fd is closed: write nothing
-	sentOK  bool   // a close frame was written or queued
+	mu        sync.Mutex
+	out       []byte // bytes accepted for sending but not yet written (a wire pool buffer)
+	queued    int    // frames (or parts of frames) in out
+	dirty     bool   // in a loop's dirty list: that loop writes out after its batch
+	blocked   bool   // the socket is full: EPOLLOUT is armed and flush writes out
+	closed    bool   // the fd is closed: write nothing
+	closeSent bool   // a close frame was written or queued
 
 	// Any goroutine.
 	reason   atomic.Uint32 // the first CloseReason recorded; 0 while open
@@ -179,10 +181,10 @@ func (c *fastConn) writeLocked(op byte, payload []byte) error {
 	return nil
 }
 
-// block arms EPOLLOUT for the rest of out; c.mu is held.
+// block arms EPOLLOUT for the rest of out and starts the write deadline; c.mu is held.
 func (c *fastConn) block() {
-	c.outSince.Store(time.Now().UnixNano())
 	if !c.blocked {
+		c.outSince.Store(time.Now().UnixNano())
 		c.blocked = true
 		c.lp.watchWrites(c, true)
 	}
@@ -210,8 +212,11 @@ func (c *fastConn) writeOutLocked() {
 		return
 	}
 	c.out = c.out[:copy(c.out, c.out[n:])]
-	if n > 0 {
-		c.queued = 1 // the remaining frames count as one; the write deadline restarts
+	if n > 0 || !c.blocked {
+		c.queued = 1 // what is left counts as one frame against sendQueueLength
+	}
+	if n > 0 && c.blocked {
+		c.outSince.Store(time.Now().UnixNano()) // progress: the write deadline restarts
 	}
 	c.block()
 }
@@ -238,11 +243,11 @@ func (c *fastConn) flush() {
 func (c *fastConn) control(op byte, payload []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.sentOK {
+	if c.closed || c.closeSent {
 		return false
 	}
 	if op == wsframe.OpClose {
-		c.sentOK = true
+		c.closeSent = true
 	}
 	if err := c.writeLocked(op, payload); err != nil {
 		c.setReason(ReasonWriteError)
