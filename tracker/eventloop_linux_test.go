@@ -150,6 +150,20 @@ func (c *rawClient) expectClose(code int) {
 	}
 }
 
+// onlyFastConn waits for listener 0's single connection and returns it.
+func onlyFastConn(t *testing.T, ts *testServer) *fastConn {
+	t.Helper()
+	ts.waitRegistered(t, 0, 1)
+	l := ts.listeners[0]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for lc := range l.conns {
+		return lc.(*fastConn)
+	}
+	t.Fatal("no connection")
+	return nil
+}
+
 func eventLoopServer(t *testing.T, mods ...func(*Config)) *testServer {
 	t.Helper()
 	return startServer(t, testConfig(append([]func(*Config){func(c *Config) {
@@ -312,14 +326,7 @@ func TestEventLoopInflate(t *testing.T) {
 func TestEventLoopBackpressure(t *testing.T) {
 	ts := eventLoopServer(t, func(c *Config) { c.Servers[0].WebSockets.SendQueueLength = 1 << 16 })
 	c := dialRaw(t, ts, nil)
-	ts.waitRegistered(t, 0, 1)
-	var fc *fastConn
-	l := ts.listeners[0]
-	l.mu.Lock()
-	for lc := range l.conns {
-		fc = lc.(*fastConn)
-	}
-	l.mu.Unlock()
+	fc := onlyFastConn(t, ts)
 	const frames = 400
 	pad := strings.Repeat("p", 30<<10)
 	for i := range frames {
@@ -389,14 +396,7 @@ func TestEventLoopWriteTimeout(t *testing.T) {
 		c.Servers[0].WebSockets.SendQueueLength = 1 << 16
 	})
 	dialRaw(t, ts, nil) // never reads
-	ts.waitRegistered(t, 0, 1)
-	var fc *fastConn
-	l := ts.listeners[0]
-	l.mu.Lock()
-	for lc := range l.conns {
-		fc = lc.(*fastConn)
-	}
-	l.mu.Unlock()
+	fc := onlyFastConn(t, ts)
 	pad := strings.Repeat("p", 30<<10)
 	for i := 0; i < 400; i++ {
 		if !fc.Send([]byte(`{"pad":"` + pad + `"}`)) {
