@@ -19,7 +19,7 @@ const maxKeptInflate = 256 << 10
 // for concurrent use.
 type inflater struct {
 	d    *inflate.Decoder
-	size int // the largest message it has produced (what its buffers hold)
+	size int // the largest input or output it has seen: what its buffers hold
 }
 
 // inflate returns the decompressed message; the result is valid until the next call.
@@ -28,7 +28,7 @@ func (f *inflater) inflate(p []byte, limit int) ([]byte, error) {
 		f.d, f.size = new(inflate.Decoder), 0
 	}
 	out, err := f.d.Message(p, limit)
-	f.size = max(f.size, len(out), 4*len(p))
+	f.size = max(f.size, len(out), len(p))
 	if errors.Is(err, inflate.ErrTooBig) {
 		f.size = limit
 		return nil, errInflatedTooBig
