@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"swarmcast/tracker/wsframe"
 )
 
 // IDLen is the length of every id the generator sends (info_hash, peer_id, offer_id):
@@ -185,17 +187,7 @@ func frameHeader(op byte, rsv1 bool, n int) []byte {
 	if rsv1 {
 		b0 |= 0x40
 	}
-	h := make([]byte, 0, 14)
-	switch {
-	case n < 126:
-		h = append(h, b0, 0x80|byte(n))
-	case n <= 0xFFFF:
-		h = append(h, b0, 0x80|126, byte(n>>8), byte(n))
-	default:
-		h = append(h, b0, 0x80|127)
-		h = binary.BigEndian.AppendUint64(h, uint64(n))
-	}
-	return append(h, 0, 0, 0, 0)
+	return wsframe.AppendClientHeader(make([]byte, 0, wsframe.MaxHeaderLen), b0, n, [4]byte{})
 }
 
 // appendFrame appends a masked (zero key) client frame carrying payload.

@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"swarmcast/tracker/wsframe"
 )
 
 var zeroTime time.Time
@@ -161,8 +162,7 @@ func (c *wsConn) handshake(d *dialer, rw io.ReadWriter) error {
 	if f := strings.Fields(lines[0]); len(f) < 2 || f[1] != "101" {
 		return fmt.Errorf("handshake: server answered %q", lines[0])
 	}
-	sum := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	want := base64.StdEncoding.EncodeToString(sum[:])
+	want := wsframe.AcceptKey(k)
 	var accept, ext string
 	for _, l := range lines[1:] {
 		name, val, ok := strings.Cut(l, ":")

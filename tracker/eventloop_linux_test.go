@@ -64,31 +64,18 @@ func dialRaw(t *testing.T, ts *testServer, early []byte, extra ...string) *rawCl
 	return &rawClient{t: t, nc: nc, br: br}
 }
 
-// frame builds a client frame: b0 is FIN/RSV/opcode, masked with a fixed key unless !mask.
+// frame builds a client frame: b0 is FIN/RSV/opcode, masked with a fixed key. Unmasked
+// (mask false, a protocol error from a client) it is a final frame of b0's opcode with no
+// RSV bits, as a server would send it.
 func frame(b0 byte, payload []byte, mask bool) []byte {
-	var f []byte
-	m := byte(0)
-	if mask {
-		m = 0x80
-	}
-	n := len(payload)
-	switch {
-	case n < 126:
-		f = append(f, b0, m|byte(n))
-	case n <= 0xFFFF:
-		f = append(f, b0, m|126, byte(n>>8), byte(n))
-	default:
-		f = append(f, b0, m|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
 	if !mask {
-		return append(f, payload...)
+		return append(wsframe.AppendHeader(nil, b0&0x0F, len(payload)), payload...)
 	}
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	f = append(f, key[:]...)
-	for i, c := range payload {
-		f = append(f, c^key[i&3])
-	}
+	f := wsframe.AppendClientHeader(nil, b0, len(payload), key)
+	start := len(f)
+	f = append(f, payload...)
+	wsframe.Unmask(key, 0, f[start:])
 	return f
 }
 

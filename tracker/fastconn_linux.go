@@ -73,65 +73,53 @@ func (c *fastConn) setReason(r CloseReason) bool { return c.reason.CompareAndSwa
 
 // Send writes msg as one text frame without blocking: straight to the socket when nothing
 // is pending, else behind the pending bytes. Send takes ownership of msg.
-func (c *fastConn) Send(msg []byte) bool {
-	if len(msg) == 0 {
-		return true
-	}
-	c.mu.Lock()
-	if c.closed || c.closeBy.Load() != 0 || c.reason.Load() != 0 {
-		c.mu.Unlock()
-		wire.PutBuffer(msg)
-		return false
-	}
-	if c.blocked && c.queued >= c.l.cfg.WebSockets.SendQueueLength {
-		c.mu.Unlock()
-		wire.PutBuffer(msg)
-		c.kill(ReasonSlowConsumer)
-		return false
-	}
-	err := c.writeLocked(wsframe.OpText, msg)
-	c.mu.Unlock()
-	wire.PutBuffer(msg)
-	if err != nil {
-		c.kill(ReasonWriteError)
-		return false
-	}
-	m := c.l.srv.metrics
-	m.sentMessages.Inc()
-	m.sentBytes.Add(float64(len(msg)))
-	return true
-}
+func (c *fastConn) Send(msg []byte) bool { return c.enqueue(msg, nil) }
 
 // Relay queues msg for to and, when to is on the event loops, leaves the write to the end
 // of this connection's loop batch, so that a destination gets all of the batch's frames in
 // one write. It runs on c's loop goroutine (the hub calls it while handling c's message).
 func (c *fastConn) Relay(to Sender, msg []byte) bool {
-	d, ok := to.(*fastConn)
-	if !ok {
-		return to.Send(msg)
+	if d, ok := to.(*fastConn); ok {
+		return d.enqueue(msg, c.lp)
 	}
+	return to.Send(msg)
+}
+
+// enqueue takes one text frame for c (and ownership of msg). With batch nil it is written
+// at once as far as the socket takes it; otherwise it is appended to c.out and c joins
+// batch's dirty list, to be written when that loop's batch ends (batch is the loop of the
+// calling goroutine). A connection that is closing drops the frame; one whose pending
+// output is already full is a slow consumer.
+func (c *fastConn) enqueue(msg []byte, batch *loop) bool {
 	if len(msg) == 0 {
 		return true
 	}
-	d.mu.Lock()
-	if d.closed || d.closeBy.Load() != 0 || d.reason.Load() != 0 {
-		d.mu.Unlock()
-		wire.PutBuffer(msg)
+	defer wire.PutBuffer(msg)
+	c.mu.Lock()
+	if c.closed || c.closeBy.Load() != 0 || c.reason.Load() != 0 {
+		c.mu.Unlock()
 		return false
 	}
-	if d.blocked && d.queued >= d.l.cfg.WebSockets.SendQueueLength {
-		d.mu.Unlock()
-		wire.PutBuffer(msg)
-		d.kill(ReasonSlowConsumer)
+	if c.blocked && c.queued >= c.l.cfg.WebSockets.SendQueueLength {
+		c.mu.Unlock()
+		c.kill(ReasonSlowConsumer)
 		return false
 	}
-	d.appendLocked(wsframe.OpText, msg)
-	if !d.dirty && !d.blocked {
-		d.dirty = true
-		c.lp.dirty = append(c.lp.dirty, d)
+	var err error
+	if batch == nil {
+		err = c.writeLocked(wsframe.OpText, msg)
+	} else {
+		c.appendLocked(wsframe.OpText, msg)
+		if !c.dirty && !c.blocked {
+			c.dirty = true
+			batch.dirty = append(batch.dirty, c)
+		}
 	}
-	d.mu.Unlock()
-	wire.PutBuffer(msg)
+	c.mu.Unlock()
+	if err != nil {
+		c.kill(ReasonWriteError)
+		return false
+	}
 	m := c.l.srv.metrics
 	m.sentMessages.Inc()
 	m.sentBytes.Add(float64(len(msg)))

@@ -98,9 +98,10 @@ type Hub struct {
 
 // Session is the hub's per-connection state (the peer_ids the connection announced).
 type Session struct {
-	sender Sender // static
-	peers  *peer  // guarded by Hub.mu; newest first
-	closed bool   // guarded by Hub.mu; set by Disconnect
+	sender Sender  // static
+	relay  Relayer // static: sender as a Relayer, nil when it is not one
+	peers  *peer   // guarded by Hub.mu; newest first
+	closed bool    // guarded by Hub.mu; set by Disconnect
 }
 
 // HubStats is a point-in-time view for /stats.json.
@@ -143,7 +144,10 @@ func NewHub(cfg HubConfig, reg prometheus.Registerer, log *slog.Logger) (*Hub, e
 }
 
 // NewSession registers a connection whose outgoing frames go to s.
-func (h *Hub) NewSession(s Sender) *Session { return &Session{sender: s} }
+func (h *Hub) NewSession(s Sender) *Session {
+	r, _ := s.(Relayer)
+	return &Session{sender: s, relay: r}
+}
 
 // Client errors: static texts (wt-tracker's TrackerError messages where it has one).
 var (
@@ -244,8 +248,8 @@ func (h *Hub) dispatch(sess *Session, m *wire.Message) error {
 func (h *Hub) send(from, s *Session, frame []byte, kind outKind) {
 	h.met.out[kind].Inc()
 	var ok bool
-	if r, isRelayer := from.sender.(Relayer); isRelayer {
-		ok = r.Relay(s.sender, frame)
+	if from.relay != nil {
+		ok = from.relay.Relay(s.sender, frame)
 	} else {
 		ok = s.sender.Send(frame)
 	}

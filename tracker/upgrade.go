@@ -24,16 +24,14 @@ type handshake struct {
 }
 
 // checkHandshake validates an upgrade request as RFC 6455 section 4.2.1 asks; on failure
-// it returns the HTTP status and the text to send.
+// it returns the HTTP status and the text to send. The Connection and Upgrade tokens are
+// not checked again: ServeHTTP routes only requests that websocket.IsWebSocketUpgrade
+// accepts.
 func checkHandshake(r *http.Request, compression bool) (handshake, int, string) {
 	var hs handshake
 	switch {
 	case r.Method != http.MethodGet:
 		return hs, http.StatusMethodNotAllowed, "websocket: the upgrade request must be a GET"
-	case !wsframe.HasToken(r.Header.Values("Connection"), "upgrade"):
-		return hs, http.StatusBadRequest, "websocket: the Connection header has no 'upgrade' token"
-	case !wsframe.HasToken(r.Header.Values("Upgrade"), "websocket"):
-		return hs, http.StatusBadRequest, "websocket: the Upgrade header has no 'websocket' token"
 	case r.Header.Get("Sec-Websocket-Version") != "13":
 		return hs, http.StatusBadRequest, "websocket: unsupported Sec-WebSocket-Version (want 13)"
 	}

@@ -115,9 +115,17 @@ func poll(epfd int, events []syscall.EpollEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, errors.New("epoll: no room for events")
 	}
+	return raw(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), unsafe.Pointer(&events[0]), uintptr(len(events)))
+}
+
+// raw makes a system call that never blocks (a zero-timeout wait, or I/O on a
+// non-blocking descriptor), without the scheduler's blocking-syscall hooks, and retries
+// it when a signal interrupts it. p is passed as a pointer, and turned into an integer only
+// in the syscall expression itself, so that the memory it points to (perhaps on the
+// caller's stack) stays valid and in place during the call.
+func raw(trap, a1 uintptr, p unsafe.Pointer, a3 uintptr) (int, error) {
 	for {
-		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])),
-			uintptr(len(events)), 0, 0, 0)
+		r, _, e := syscall.RawSyscall6(trap, a1, uintptr(p), a3, 0, 0, 0)
 		switch e {
 		case 0:
 			return int(r), nil
@@ -134,16 +142,7 @@ func Read(fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		switch e {
-		case 0:
-			return int(r), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
+	return raw(syscall.SYS_READ, uintptr(fd), unsafe.Pointer(&p[0]), uintptr(len(p)))
 }
 
 // Writev is one writev(2) of a then b (either may be empty) on a non-blocking descriptor.
@@ -162,14 +161,5 @@ func Writev(fd int, a, b []byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
-		switch e {
-		case 0:
-			return int(r), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
+	return raw(syscall.SYS_WRITEV, uintptr(fd), unsafe.Pointer(&iov[0]), uintptr(n))
 }

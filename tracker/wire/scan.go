@@ -295,11 +295,7 @@ func (s *scanner) str() (flags uint8, ok bool) {
 			}
 			var done bool
 			if next, flags, done = s.special(j, flags); done {
-				if next < 0 {
-					return 0, false
-				}
-				s.pos = next
-				return flags, true
+				return s.strEnd(next, flags)
 			}
 		}
 	}
@@ -310,13 +306,19 @@ func (s *scanner) str() (flags uint8, ok bool) {
 		}
 		var done bool
 		if i, flags, done = s.special(i, flags); done {
-			if i < 0 {
-				return 0, false
-			}
-			s.pos = i
-			return flags, true
+			return s.strEnd(i, flags)
 		}
 	}
+}
+
+// strEnd finishes str once special reported the end: next is the index after the closing
+// quote, or -1 after a syntax error (already recorded).
+func (s *scanner) strEnd(next int, flags uint8) (uint8, bool) {
+	if next < 0 {
+		return 0, false
+	}
+	s.pos = next
+	return flags, true
 }
 
 // special handles the special byte at b[i] of a string being scanned: it returns the

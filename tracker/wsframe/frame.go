@@ -148,14 +148,27 @@ func Unmask(mask [4]byte, pos int, p []byte) int {
 // AppendHeader appends an unmasked server frame header with FIN set for a payload of
 // length n.
 func AppendHeader(dst []byte, opcode byte, n int) []byte {
-	b0 := 0x80 | opcode&0x0F
+	return appendHeader(dst, 0x80|opcode&0x0F, 0, n)
+}
+
+// AppendClientHeader appends a masked client frame header (the load generator and tests
+// play the client): b0 is the first byte as given (FIN, RSV bits, opcode), then the
+// length of an n-byte payload and the masking key. The payload that follows must be XORed
+// with mask; Unmask does that, masking being its own inverse.
+func AppendClientHeader(dst []byte, b0 byte, n int, mask [4]byte) []byte {
+	return append(appendHeader(dst, b0, 0x80, n), mask[:]...)
+}
+
+// appendHeader appends b0 and the payload length in its shortest form, with maskBit
+// (0x80 or 0) in the length byte.
+func appendHeader(dst []byte, b0, maskBit byte, n int) []byte {
 	switch {
 	case n < 126:
-		return append(dst, b0, byte(n))
+		return append(dst, b0, maskBit|byte(n))
 	case n <= 0xFFFF:
-		return append(dst, b0, 126, byte(n>>8), byte(n))
+		return append(dst, b0, maskBit|126, byte(n>>8), byte(n))
 	default:
-		dst = append(dst, b0, 127)
+		dst = append(dst, b0, maskBit|127)
 		return binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
 }

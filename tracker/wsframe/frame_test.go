@@ -4,27 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"net/http"
 	"testing"
 )
 
 // clientFrame builds a masked client frame.
 func clientFrame(b0 byte, payload []byte, mask [4]byte) []byte {
-	var f []byte
-	n := len(payload)
-	switch {
-	case n < 126:
-		f = append(f, b0, 0x80|byte(n))
-	case n <= 0xFFFF:
-		f = append(f, b0, 0x80|126, byte(n>>8), byte(n))
-	default:
-		f = append(f, b0, 0x80|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
-	f = append(f, mask[:]...)
-	for i, c := range payload {
-		f = append(f, c^mask[i&3])
-	}
+	f := AppendClientHeader(nil, b0, len(payload), mask)
+	start := len(f)
+	f = append(f, payload...)
+	Unmask(mask, 0, f[start:])
 	return f
 }
 
@@ -78,6 +66,24 @@ func TestParseHeader(t *testing.T) {
 				t.Errorf("header = %+v, want len %d op %d fin %v rsv1 %v", h, tt.wantLen, tt.wantOp, tt.fin, tt.rsv1)
 			}
 		})
+	}
+}
+
+func TestAppendClientHeaderBytes(t *testing.T) {
+	mask := [4]byte{1, 2, 3, 4}
+	tests := []struct {
+		b0   byte
+		n    int
+		want []byte
+	}{
+		{0x81, 5, []byte{0x81, 0x85, 1, 2, 3, 4}},
+		{0xC1, 300, []byte{0xC1, 0xFE, 0x01, 0x2C, 1, 2, 3, 4}},
+		{0x02, 70000, []byte{0x02, 0xFF, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, 1, 2, 3, 4}},
+	}
+	for _, tt := range tests {
+		if got := AppendClientHeader(nil, tt.b0, tt.n, mask); !bytes.Equal(got, tt.want) {
+			t.Errorf("AppendClientHeader(%#x, %d) = % x, want % x", tt.b0, tt.n, got, tt.want)
+		}
 	}
 }
 
@@ -156,11 +162,6 @@ func TestHandshakeHelpers(t *testing.T) {
 		if ValidKey(key) != want {
 			t.Errorf("ValidKey(%q) = %v", key, !want)
 		}
-	}
-	h := http.Header{}
-	h.Add("Connection", "keep-alive, Upgrade")
-	if !HasToken(h.Values("Connection"), "upgrade") || HasToken(h.Values("Connection"), "close") {
-		t.Error("HasToken")
 	}
 	for _, tt := range []struct {
 		in   []string

@@ -31,19 +31,6 @@ func ValidKey(key string) bool {
 	return err == nil && len(b) == 16
 }
 
-// HasToken reports whether any of the comma-separated header values holds token, compared
-// case-insensitively (Connection: keep-alive, Upgrade).
-func HasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // OffersDeflate reports whether the Sec-WebSocket-Extensions values offer
 // permessage-deflate. Its parameters need no answer: the tracker sends every message
 // uncompressed (so any server window size is honoured) and inflates the client's
